@@ -1,0 +1,104 @@
+"""The only module that names an engine. Everything else builds Ibis expressions.
+
+- DuckDB (default): in-process, Arrow tables are registered without copying.
+- PySpark: a local[2] session, session time zone UTC. Timestamps in the store are naive
+  Asia/Taipei wall-clock time; with a UTC session Spark neither shifts nor re-interprets
+  them, so both engines see the same wall-clock values (rules compare the integer `ts`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+EngineName = Literal["duckdb", "pyspark"]
+ENGINES: tuple[EngineName, ...] = ("duckdb", "pyspark")
+
+_spark_session: Any = None
+_counter = itertools.count()
+
+
+def spark_session(partitions: int = 4) -> Any:
+    """One local Spark session per process (starting one takes ~15 s)."""
+    global _spark_session
+    if _spark_session is None:
+        from pyspark.sql import SparkSession
+
+        _spark_session = (
+            SparkSession.builder.master("local[2]")
+            .appName("menshen")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(partitions))
+            .config("spark.default.parallelism", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.driver.memory", "2g")
+            .getOrCreate()
+        )
+        _spark_session.sparkContext.setLogLevel("ERROR")
+    return _spark_session
+
+
+@dataclass
+class Engine:
+    name: EngineName
+    con: Any
+    _names: list[str] = field(default_factory=list)
+
+    def load(self, name: str, table: pa.Table) -> ir.Table:
+        """Register an Arrow table and return it as an Ibis table."""
+        unique = f"{name}_{next(_counter)}"
+        self._names.append(unique)
+        if self.name == "duckdb":
+            self.con.con.register(unique, table)
+            return self.con.table(unique)
+        session = self.con._session
+        session.createDataFrame(table).createOrReplaceTempView(unique)
+        return self.con.table(unique)
+
+    def load_parquet(self, name: str, paths: list[Path], columns: list[str]) -> ir.Table:
+        unique = f"{name}_{next(_counter)}"
+        self._names.append(unique)
+        return self.con.read_parquet([str(p) for p in paths], table_name=unique).select(columns)
+
+    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
+        """Compute `expr` once and keep the result for the queries that follow."""
+        unique = f"{name}_{next(_counter)}"
+        self._names.append(unique)
+        if self.name == "duckdb":
+            return self.con.create_table(unique, expr, temp=True)
+        view = self.con.create_view(unique, expr, overwrite=True)
+        self.con._session.catalog.cacheTable(unique)
+        return view
+
+    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def close(self) -> None:
+        """Drop what this engine registered (the Spark session itself stays up)."""
+        if self.name == "duckdb":
+            self.con.disconnect()
+            return
+        for unique in self._names:
+            with contextlib.suppress(Exception):  # best-effort cleanup of temp views
+                self.con._session.catalog.dropTempView(unique)
+        self._names.clear()
+
+
+def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Engine:
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        if threads:
+            con.raw_sql(f"SET threads = {int(threads)}")
+        return Engine("duckdb", con)
+    if engine == "pyspark":
+        return Engine("pyspark", ibis.pyspark.connect(spark_session()))
+    raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")

@@ -1,0 +1,156 @@
+"""Explain before you flag: give every look-up its explanation, or none.
+
+Order of preference (the first that applies wins):
+
+| code | strength | when |
+|---|---|---|
+| list_screen | weak | action = list: a list screen shows people incidentally; not deliberate |
+| own_record | strong | a record of the purpose's evidence_kind about the subject, handled by the user, open within [occurred_at − window_before_days, occurred_at + window_after_days] (closed_at may be empty) |
+| unit_record | strong | the same, handled by the user's unit (colleagues covering for each other) |
+| household_record | strong | purpose scope household: the record is about a member of the subject's household (persons.household_id), handled by the user or the unit |
+| continuation | strong | the same user looked up the same subject within continuation_days before, and that look-up was explained by a record |
+| no_record_needed | weak | the stated purpose exists and needs no record (purposes.evidence_kind empty) |
+
+When the user cited a record (record_ref) that qualifies, it is the one recorded.
+A weak explanation never silences the relationship, repeat, volume, watchlist or account rules.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+DAY = 86400
+STRONG = ("own_record", "unit_record", "household_record", "continuation")
+
+EXPLANATION_TEXT: dict[str, tuple[str, str]] = {
+    "own_record": ("承辦人本人經辦之業務案件", "a business record handled by the user"),
+    "unit_record": ("承辦人所屬單位經辦之業務案件", "a business record handled by the user's unit"),
+    "household_record": (
+        "同戶成員之業務案件（查詢事由以全戶為範圍）",
+        "a record about a member of the subject's household (household-scope purpose)",
+    ),
+    "continuation": (
+        "延續先前已有案件依據之查詢",
+        "continues an earlier explained look-up of the same person by the same user",
+    ),
+    "no_record_needed": ("查詢事由毋須業務案件（弱說明）", "the purpose needs no record (weak)"),
+    "list_screen": ("清單畫面附帶顯示，非特定查詢", "shown incidentally on a list screen"),
+}
+
+
+def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -> ir.Table:
+    """(system, event_id, record_id, own, unit, household) for every record in the window."""
+    need = looked.filter(looked.evidence_kind.notnull() & looked.deliberate)
+    need = need.select(
+        "system",
+        "event_id",
+        "subject_id",
+        "subject_household_id",
+        "purpose_scope",
+        "evidence_kind",
+        "ts",
+        "staff_id",
+        "unit_id",
+        "record_ref",
+        lo=need.ts - need.window_before_days * DAY,
+        hi=need.ts + need.window_after_days * DAY,
+    )
+    rec = records.select(
+        r_id=records.record_id,
+        r_kind=records.kind,
+        r_subject=records.subject_id,
+        r_staff=records.staff_id,
+        r_unit=records.unit_id,
+        r_open=records.opened_ts,
+        r_close=records.closed_ts,
+    )
+
+    def in_window(t: ir.Table) -> ir.BooleanValue:
+        return (t.r_open <= t.hi) & (t.r_close.isnull() | (t.r_close >= t.lo))
+
+    direct = need.join(rec, [need.subject_id == rec.r_subject, need.evidence_kind == rec.r_kind])
+    direct = direct.filter(in_window(direct)).mutate(household=ibis.literal(False))
+
+    hh_need = need.filter((need.purpose_scope == "household") & need.subject_household_id.notnull())
+    members = persons.select(m_id=persons.person_id, m_household=persons.household_id)
+    hh = hh_need.join(members, hh_need.subject_household_id == members.m_household)
+    hh = hh.filter(hh.m_id != hh.subject_id)
+    hh = hh.join(rec, [hh.m_id == rec.r_subject, hh.evidence_kind == rec.r_kind])
+    hh = hh.filter(in_window(hh)).mutate(household=ibis.literal(True))
+
+    cols = ["system", "event_id", "record_ref", "staff_id", "unit_id", "r_id", "r_staff", "r_unit"]
+    both = direct.select(*cols, "household").union(hh.select(*cols, "household"))
+    return both.mutate(
+        own=both.staff_id.notnull() & (both.r_staff == both.staff_id),
+        unit=both.unit_id.notnull() & (both.r_unit == both.unit_id),
+    )
+
+
+def explain(
+    looked: ir.Table, records: ir.Table, persons: ir.Table, continuation_days: int
+) -> ir.Table:
+    """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong."""
+    cand = _record_candidates(looked, records, persons)
+    cand = cand.filter(cand.own | cand.unit)
+    # rank 1 = own & direct, 2 = unit & direct, 3 = household; prefer the cited record.
+    rank = ibis.cases((~cand.household & cand.own, 1), (~cand.household & cand.unit, 2), else_=3)
+    cand = cand.mutate(
+        sort_key=rank.cast("string")
+        + ibis.ifelse(cand.r_id == cand.record_ref.fill_null(""), "0", "1")
+        + cand.r_id
+    )
+    best = cand.group_by(["system", "event_id"]).agg(best_key=cand.sort_key.min())
+    best = best.select(
+        b_system=best.system,
+        b_event_id=best.event_id,
+        rec_code=best.best_key.substr(0, 1),
+        rec_id=best.best_key.substr(2),
+    )
+    t = looked.left_join(
+        best, [looked.system == best.b_system, looked.event_id == best.b_event_id]
+    ).drop("b_system", "b_event_id")
+    rec_expl = ibis.cases(
+        (t.rec_code == "1", "own_record"),
+        (t.rec_code == "2", "unit_record"),
+        (t.rec_code == "3", "household_record"),
+        else_=ibis.null("string"),
+    )
+    t = t.mutate(rec_expl=rec_expl)
+
+    # Continuation: the latest record-explained look-up of the same subject by the same user.
+    w = ibis.cumulative_window(group_by=[t.staff_id, t.subject_id], order_by=[t.ts, t.event_id])
+    anchor = ibis.ifelse(
+        t.rec_expl.notnull() & t.deliberate,
+        t.ts.cast("string").lpad(12, "0") + t.rec_id,
+        ibis.null("string"),
+    )
+    t = t.mutate(anchor_key=anchor.max().over(w))
+    anchor_ts = t.anchor_key.substr(0, 12).cast("int64")
+    continued = (
+        t.staff_id.notnull()
+        & t.anchor_key.notnull()
+        & (t.ts - anchor_ts <= continuation_days * DAY)
+    )
+    explanation = ibis.cases(
+        (~t.deliberate, "list_screen"),
+        (t.rec_expl.notnull(), t.rec_expl),
+        (continued, "continuation"),
+        (t.purpose_known & t.evidence_kind.isnull(), "no_record_needed"),
+        else_=ibis.null("string"),
+    )
+    t = t.mutate(explanation=explanation)
+    t = t.mutate(
+        explanation_strength=ibis.cases(
+            (t.explanation.isin(STRONG), "strong"),
+            (t.explanation.notnull(), "weak"),
+            else_=ibis.null("string"),
+        ),
+        explanation_record_id=ibis.cases(
+            (t.rec_expl.notnull() & t.deliberate, t.rec_id),
+            (t.explanation == "continuation", t.anchor_key.substr(12)),
+            else_=ibis.null("string"),
+        ),
+    )
+    t = t.mutate(explained_strong=t.explanation_strength.fill_null("") == "strong")
+    return t.drop("rec_code", "rec_id", "rec_expl", "anchor_key")

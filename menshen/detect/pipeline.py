@@ -1,0 +1,302 @@
+"""Build a `RuleContext`: prepare Arrow tables, load them into an engine, enrich and explain
+the look-ups. Engine-agnostic: the engine is passed in (see engine.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from menshen.calendar import DayInfo, GovCalendar
+from menshen.detect.context import RuleContext
+from menshen.detect.engine import Engine
+from menshen.detect.explain import explain
+from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
+from menshen.detect.settings import Settings, minutes_of
+
+
+@dataclass
+class World:
+    """Arrow inputs of one detection run: look-ups (history included) and reference tables."""
+
+    access: pa.Table
+    refs: Mapping[str, pa.Table | None]
+
+    def ref(self, name: str) -> pa.Table:
+        return conform(self.refs.get(name), REF_SCHEMAS[name])
+
+
+def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Naive timestamps as int64 seconds of the wall clock (as if it were UTC)."""
+    return pc.divide(column.cast(pa.timestamp("us")).cast(pa.int64()), 1_000_000)
+
+
+def prepare_access(access: pa.Table) -> pa.Table:
+    access = conform(access, ACCESS_SCHEMA)
+    at = access.column("occurred_at")
+    if access.column("occurred_date").null_count:
+        access = access.set_column(
+            access.schema.get_field_index("occurred_date"), "occurred_date", at.cast(pa.date32())
+        )
+    action = pc.fill_null(pc.utf8_lower(access.column("action")), "query")
+    action = pc.if_else(pc.equal(action, ""), "query", action)
+    access = access.set_column(access.schema.get_field_index("action"), "action", action)
+    hour = pc.hour(at)
+    return (
+        access.append_column("ts", _seconds(at))
+        .append_column("local_hour", hour.cast(pa.int32()))
+        .append_column(
+            "local_minute", pc.add(pc.multiply(hour, 60), pc.minute(at)).cast(pa.int32())
+        )
+        .append_column("weekday", pc.day_of_week(at).cast(pa.int32()))
+    )
+
+
+def account_periods(accounts: pa.Table) -> pa.Table:
+    """Grants made non-overlapping per (system, account): a grant ends at its revocation or
+    when the account is granted to someone else. `latest` marks each key's newest grant."""
+    rows = sorted(
+        accounts.to_pylist(),
+        key=lambda r: (r["system"] or "", r["account"] or "", r["granted_at"] or dt.datetime.min),
+    )
+    out: list[dict[str, object]] = []
+    for i, row in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        same_key = nxt is not None and (nxt["system"], nxt["account"]) == (
+            row["system"],
+            row["account"],
+        )
+        end = row["revoked_at"]
+        if same_key and nxt["granted_at"] is not None and (end is None or nxt["granted_at"] < end):
+            end = nxt["granted_at"]
+        out.append({**row, "end_at": end, "latest": not same_key})
+    schema = pa.schema(
+        [
+            *REF_SCHEMAS["accounts"],
+            pa.field("end_at", pa.timestamp("us")),
+            pa.field("latest", pa.bool_()),
+        ]
+    )
+    table = pa.Table.from_pylist(out, schema=schema)
+    return table.append_column("start_ts", _seconds(table.column("granted_at"))).append_column(
+        "end_ts", _seconds(table.column("end_at"))
+    )
+
+
+def calendar_table(world: World, start: dt.date, end: dt.date) -> pa.Table:
+    overrides: dict[dt.date, DayInfo] = {}
+    cal = world.ref("calendar")
+    for row in cal.to_pylist():
+        if row["date"] is not None and row["is_workday"] is not None:
+            overrides[row["date"]] = DayInfo(bool(row["is_workday"]), row["note"] or "")
+    return GovCalendar(overrides).as_table(start, end + dt.timedelta(days=31))
+
+
+def office_hours_table(world: World, settings: Settings) -> pa.Table:
+    rows = []
+    for i, row in enumerate(world.ref("office_hours").to_pylist(), start=2):
+        try:
+            rows.append(
+                {
+                    "oh_unit": row["unit_id"],
+                    "office_start": minutes_of(row["start"] or settings.office_start),
+                    "office_end": minutes_of(row["end"] or settings.office_end),
+                }
+            )
+        except ValueError as exc:
+            raise ValueError(f"office_hours.csv:{i}: {exc}") from None
+    schema = pa.schema(
+        [("oh_unit", pa.string()), ("office_start", pa.int32()), ("office_end", pa.int32())]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def records_table(world: World) -> pa.Table:
+    rec = world.ref("records")
+    return rec.append_column("opened_ts", _seconds(rec.column("opened_at"))).append_column(
+        "closed_ts", _seconds(rec.column("closed_at"))
+    )
+
+
+def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
+    """Attach staff, account, system, purpose, calendar, office hours and subject columns."""
+    per = tables["account_periods"]
+    cover = per.select(
+        c_system=per.system, c_account=per.account, c_staff=per.staff_id,
+        c_granted=per.granted_at, c_revoked=per.revoked_at, c_start=per.start_ts, c_end=per.end_ts,
+    )  # fmt: skip
+    t = t.left_join(
+        cover,
+        [
+            t.system == cover.c_system,
+            t.account == cover.c_account,
+            cover.c_start.isnull() | (cover.c_start <= t.ts),
+            cover.c_end.isnull() | (cover.c_end > t.ts),
+        ],
+    )
+    latest = per.filter(per.latest)
+    latest = latest.select(
+        l_system=latest.system, l_account=latest.account, l_staff=latest.staff_id,
+        l_granted=latest.granted_at, l_revoked=latest.revoked_at,
+    )  # fmt: skip
+    t = t.left_join(latest, [t.system == latest.l_system, t.account == latest.l_account])
+    active = t.c_staff.notnull()
+    t = t.mutate(
+        staff_id=ibis.ifelse(active, t.c_staff, t.l_staff),
+        account_known=t.l_system.notnull(),
+        account_active=active,
+        account_granted_at=ibis.ifelse(active, t.c_granted, t.l_granted),
+        account_revoked_at=ibis.ifelse(active, t.c_revoked, t.l_revoked),
+    ).drop("c_system", "c_account", "c_staff", "c_granted", "c_revoked", "c_start", "c_end",
+           "l_system", "l_account", "l_staff", "l_granted", "l_revoked")  # fmt: skip
+
+    st = tables["staff"]
+    st = st.select(
+        s_id=st.staff_id, staff_name=st.name, staff_national_id=st.national_id, unit_id=st.unit_id,
+        employment=st.employment.fill_null("permanent"), supervisor_id=st.supervisor_id,
+        s_from=st.active_from, s_to=st.active_to,
+    )  # fmt: skip
+    t = t.left_join(st, t.staff_id == st.s_id)
+    t = t.mutate(
+        staff_active=t.s_id.notnull()
+        & (t.s_from.isnull() | (t.s_from <= t.occurred_date))
+        & (t.s_to.isnull() | (t.s_to >= t.occurred_date))
+    ).drop("s_id", "s_from", "s_to")
+
+    sy = tables["systems"]
+    sy = sy.select(y_system=sy.system, system_name=sy.name, sensitivity=sy.sensitivity)
+    t = t.left_join(sy, t.system == sy.y_system).drop("y_system")
+
+    pu = tables["purposes"]
+    pu = pu.select(
+        p_system=pu.system, p_code=pu.purpose_code, purpose_description=pu.description,
+        evidence_kind=ibis.ifelse(pu.evidence_kind == "", ibis.null("string"), pu.evidence_kind),
+        window_before_days=pu.window_before_days.fill_null(0),
+        window_after_days=pu.window_after_days.fill_null(0),
+        allowed_units=pu.allowed_units, purpose_scope=pu.scope.fill_null("person"),
+    )  # fmt: skip
+    t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
+    allowed = ";" + t.allowed_units.fill_null("").replace(" ", "") + ";"
+    t = t.mutate(
+        purpose_known=t.p_code.notnull(),
+        window_before_days=t.window_before_days.fill_null(0),
+        window_after_days=t.window_after_days.fill_null(0),
+        purpose_scope=t.purpose_scope.fill_null("person"),
+        unit_allowed=(t.allowed_units.fill_null("").strip() == "")
+        | allowed.contains(";" + t.unit_id.fill_null("?") + ";"),
+    ).drop("p_system", "p_code")
+
+    cal = tables["calendar"]
+    cal = cal.select(
+        k_date=cal.date, is_workday=cal.is_workday, report_date=cal.report_date, day_note=cal.note
+    )
+    t = t.left_join(cal, t.occurred_date == cal.k_date).drop("k_date")
+
+    oh = tables["office_hours"]
+    t = t.left_join(oh, t.unit_id == oh.oh_unit).drop("oh_unit")
+    t = t.mutate(
+        office_start=t.office_start.fill_null(minutes_of(settings.office_start)),
+        office_end=t.office_end.fill_null(minutes_of(settings.office_end)),
+    )
+    t = t.mutate(
+        in_office_hours=t.is_workday
+        & (t.local_minute >= t.office_start)
+        & (t.local_minute < t.office_end)
+    )
+
+    pe = tables["persons"]
+    pe = pe.select(
+        q_id=pe.person_id, subject_name=pe.name, subject_household_id=pe.household_id,
+        subject_address_code=pe.address_code,
+    )  # fmt: skip
+    t = t.left_join(pe, t.subject_id == pe.q_id).drop("q_id")
+
+    rc = tables["records"]
+    rc = rc.select(
+        x_id=rc.record_id, cited_record_kind=rc.kind, cited_record_subject_id=rc.subject_id,
+        cited_record_staff_id=rc.staff_id, cited_record_unit_id=rc.unit_id,
+    )  # fmt: skip
+    t = t.left_join(rc, t.record_ref == rc.x_id)
+    t = t.mutate(cited_record_found=t.x_id.notnull(), deliberate=t.action != "list").drop("x_id")
+    return t
+
+
+def _dedupe(table: pa.Table, keys: list[str]) -> pa.Table:
+    """First row per key (reference tables must not multiply look-ups in joins)."""
+    if table.num_rows == 0:
+        return table
+    idx = pa.array(range(table.num_rows), pa.int64())
+    firsts = (
+        table.select(keys).append_column("_i", idx).group_by(keys, use_threads=False)
+        .aggregate([("_i", "min")]).column("_i_min")
+    )  # fmt: skip
+    return table.take(pc.sort_indices(firsts))
+
+
+def build_context(
+    engine: Engine,
+    world: World,
+    start: dt.date,
+    end: dt.date,
+    settings: Settings | None = None,
+) -> RuleContext:
+    settings = settings or Settings()
+    access = prepare_access(world.access)
+    dates = access.column("occurred_date")
+    data_start = pc.min(dates).as_py() if access.num_rows else start
+    data_start = min(data_start or start, start)
+    history_from = start - dt.timedelta(days=settings.history_days)
+    access = access.filter(
+        pc.and_(pc.greater_equal(dates, history_from), pc.less_equal(dates, end))
+    )
+    data_start = max(data_start, history_from)
+
+    ref = {name: world.ref(name) for name in REF_SCHEMAS}
+    ref["staff"] = _dedupe(ref["staff"], ["staff_id"])
+    ref["systems"] = _dedupe(ref["systems"], ["system"])
+    ref["purposes"] = _dedupe(ref["purposes"], ["system", "purpose_code"])
+    ref["persons"] = _dedupe(ref["persons"], ["person_id"])
+    ref["units"] = _dedupe(ref["units"], ["unit_id"])
+    tables: dict[str, ir.Table] = {}
+    for name, table in ref.items():
+        if name in ("records", "calendar", "office_hours"):
+            continue
+        tables[name] = engine.load(name, table)
+    tables["records"] = engine.load("records", _dedupe(records_table(world), ["record_id"]))
+    tables["calendar"] = engine.load("calendar", calendar_table(world, data_start, end))
+    tables["office_hours"] = engine.load(
+        "office_hours", _dedupe(office_hours_table(world, settings), ["oh_unit"])
+    )
+    tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
+    raw = engine.load("access", access)
+
+    enriched = enrich(raw, tables, settings)
+    explained = explain(enriched, tables["records"], tables["persons"], settings.continuation_days)
+    explained = engine.materialize("lookups", explained)
+    lookups = explained.filter(explained.occurred_date >= start)
+    history = explained.filter(explained.occurred_date < start)
+    return RuleContext(
+        lookups=lookups,
+        history=history,
+        staff=tables["staff"],
+        units=tables["units"],
+        accounts=tables["accounts"],
+        systems=tables["systems"],
+        purposes=tables["purposes"],
+        records=tables["records"],
+        persons=tables["persons"],
+        relations=tables["relations"],
+        watchlist=tables["watchlist"],
+        calendar=tables["calendar"],
+        office_hours=tables["office_hours"],
+        staff_risk=tables["staff_risk"],
+        params=settings,
+        range_start=start,
+        range_end=end,
+        data_start=data_start,
+    )

@@ -1,0 +1,137 @@
+"""account — a look-up through an account without an active grant (unknown, revoked, not
+yet granted), by a staff member no longer in service, or the first use of an account idle
+for more than `idle_days`."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from menshen.detect.context import RuleContext
+from menshen.detect.evidence import concat, hits, text
+from menshen.detect.rule import Case, Rule
+from menshen.detect.testing import lookup
+
+DAY = 86400
+
+
+def query(ctx: RuleContext) -> ir.Table:
+    idle = ctx.params.idle_days * DAY
+    every = ctx.all_lookups.select("system", "event_id", "account", "ts")
+    w = ibis.window(group_by=[every.system, every.account], order_by=[every.ts, every.event_id])
+    prev = every.mutate(prev_ts=every.ts.lag().over(w)).select(
+        p_system="system", p_event="event_id", prev_ts="prev_ts"
+    )
+    t = ctx.lookups
+    t = t.left_join(prev, [t.system == prev.p_system, t.event_id == prev.p_event])
+    t = t.drop("p_system", "p_event")
+    granted_ts = t.account_granted_at.epoch_seconds().cast("int64")
+    # Idle since the grant counts only when the loaded history reaches back far enough.
+    covered = (t.ts - idle) >= ibis.literal(ctx.data_start).cast("timestamp").epoch_seconds().cast(
+        "int64"
+    )
+    idle_gap = t.prev_ts.notnull() & (t.ts - t.prev_ts > idle)
+    idle_since_grant = t.prev_ts.isnull() & covered & (t.ts - granted_ts > idle)
+    unknown = ~t.account_known
+    revoked = (
+        t.account_known
+        & ~t.account_active
+        & t.account_revoked_at.notnull()
+        & (t.account_revoked_at <= t.occurred_at)
+    )
+    not_yet = t.account_known & ~t.account_active & ~revoked
+    departed = t.account_active & t.staff_id.notnull() & ~t.staff_active
+    is_idle = t.account_active & t.staff_active & (idle_gap | idle_since_grant)
+    t = t.filter(unknown | revoked | not_yet | departed | is_idle)
+    gap_days = ((t.ts - t.prev_ts.fill_null(granted_ts)) // DAY).cast("string")
+    zh = ibis.cases(
+        (unknown, concat("帳號「", t.account, "」不在帳號清冊中（無授權紀錄，疑為共用或未登錄帳號）")),
+        (revoked, concat("帳號已於 ", t.account_revoked_at.date().cast("string"), " 停用，仍有查詢")),
+        (not_yet, concat("查詢時帳號尚未授權（授權日 ", t.account_granted_at.date().cast("string"), "）")),
+        (departed, concat("帳號持有人 ", text(t.staff_name), " 查詢當日不在職")),
+        else_=concat("帳號閒置 ", gap_days, " 日後再度使用（逾 ", str(ctx.params.idle_days), " 日應停用）"),
+    )  # fmt: skip
+    en = ibis.cases(
+        (unknown, concat("account '", t.account, "' is not in the account register")),
+        (revoked, concat("account revoked on ", t.account_revoked_at.date().cast("string"), ", still used")),
+        (not_yet, concat("account not yet granted (granted ", t.account_granted_at.date().cast("string"), ")")),
+        (departed, concat("the account holder ", text(t.staff_name), " was not in service that day")),
+        else_=concat("account used again after ", gap_days, " idle days (over ", str(ctx.params.idle_days), ")"),
+    )  # fmt: skip
+    return hits(t, zh, en)
+
+
+CASES = (
+    Case(
+        "a departed clerk's revoked account is still used",
+        positive=True,
+        tables={"access": [lookup("a1", "S08", "P12", "2025-02-10 10:00", "HR02")]},
+        expect=("a1",),
+    ),
+    Case(
+        "an account nobody holds",
+        positive=True,
+        tables={
+            "access": [lookup("a2", "S02", "P12", "2025-02-10 10:00", "HR02", account="admin")]
+        },
+        expect=("a2",),
+    ),
+    Case(
+        "an account used before its grant",
+        positive=True,
+        tables={
+            "accounts": [
+                {"system": "AD", "account": "s09", "staff_id": "S06", "granted_at": "2025-03-01"}
+            ],
+            "access": [lookup("a3", "S06", "P12", "2025-02-10 10:00", "AD01", account="s09")],
+        },
+        expect=("a3",),
+    ),
+    Case(
+        "an account idle for 100 days used again",
+        positive=True,
+        tables={
+            "access": [
+                lookup("a4", "S03", "P12", "2024-11-01 10:00", "AD01"),
+                lookup("a5", "S03", "P12", "2025-02-10 10:00", "AD01"),
+                lookup("a6", "S03", "P01", "2025-02-10 10:05", "AD01"),
+            ]
+        },
+        params={"detect_from": "2025-02-10", "history_days": 120},
+        expect=("a5",),
+    ),
+    Case(
+        "active accounts in daily use, even on list screens",
+        positive=False,
+        tables={
+            "access": [
+                lookup("g1", "S03", "P12", "2025-01-20 10:00", "AD01"),
+                lookup("g2", "S03", "P12", "2025-02-10 10:00", "AD01"),
+                lookup("g3", "S02", "P12", "2025-02-10 10:00", "HR02", action="list"),
+            ]
+        },
+        params={"detect_from": "2025-02-10"},
+    ),
+)
+
+RULE = Rule(
+    id="account",
+    title_zh="帳號異常使用",
+    title_en="Account used without an active grant, or after long idleness",
+    severity="high",
+    motivated_by=(
+        "資通系統防護基準：不得共用帳號、停用閒置帳號；地政系統 3 個月未使用自動停權；"
+        "離職或已撤銷之帳號仍被使用。 / No shared accounts, idle accounts disabled (3 months), "
+        "revoked or departed staff's accounts still used."
+    ),
+    false_positives=(
+        "帳號清冊未即時更新（新進人員、調任）。 / An account register not yet updated for new or "
+        "transferred staff."
+    ),
+    review_guide=(
+        "向系統管理者確認帳號授權與人員在職狀態，並立即停用不應存在之帳號。 / Confirm the grant and "
+        "the holder's service with the administrator; disable accounts that should not exist."
+    ),
+    query=query,
+    cases=CASES,
+)

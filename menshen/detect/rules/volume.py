@@ -1,0 +1,308 @@
+"""volume — a user looks up far more people in a day than they usually do and than their
+colleagues do that day.
+
+What is counted: distinct people a user looked up deliberately on a day *without a
+record-based explanation* (no explanation, or only the weak "purpose needs no record").
+Look-ups that a business record explains are the user's real workload and stay out of both
+the day's count and the baselines, so a clerk with a heavy caseload is not flagged; a weak
+explanation never silences this rule (the brief), so a user who types a no-record purpose
+for 39 people is counted in full.
+
+The day is flagged when its count reaches `volume_min_subjects` and exceeds
+`volume_multiplier` x the larger of two baselines:
+- own: the user's mean per active day over the previous `volume_baseline_days` days;
+- peers: the mean of the other users of the same unit who looked anybody up that day.
+A missing baseline (new user, a unit of one) counts as 0, leaving the floor.
+
+All the day's flagged look-ups of the user form one finding (`group_key`).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+import ibis
+
+from menshen import ids
+from menshen.detect.rule import Case, Rule
+from menshen.detect.testing import lookup
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from menshen.detect.context import RuleContext
+
+
+def _one(x: ir.NumericValue) -> ir.StringValue:
+    """A number shown with one decimal, the same on every engine."""
+    return x.round(1).cast("string")
+
+
+def query(ctx: RuleContext) -> ir.Table:
+    p = ctx.params
+    everything = ctx.all_lookups
+    active = everything.filter(everything.deliberate & everything.staff_id.notnull())
+    # One row per user and day on which they looked anybody up deliberately.
+    daily = active.group_by(["staff_id", "occurred_date"]).aggregate(
+        unit_id=active.unit_id.max(),
+        n=active.subject_id.nunique(where=~active.explained_strong),
+        n_all=active.subject_id.nunique(),
+        day=active.occurred_date.epoch_days().max(),
+    )
+
+    today = daily.filter(
+        (daily.occurred_date >= ctx.range_start) & (daily.n >= p.volume_min_subjects)
+    )
+    past = daily.select(o_staff=daily.staff_id, o_day=daily.day, o_n=daily.n)
+    own = today.left_join(
+        past,
+        [
+            today.staff_id == past.o_staff,
+            past.o_day < today.day,
+            past.o_day >= today.day - p.volume_baseline_days,
+        ],
+    )
+    t = own.group_by(["staff_id", "occurred_date", "unit_id", "n", "n_all"]).aggregate(
+        own_mean=own.o_n.mean(), own_days=own.o_day.count()
+    )
+
+    units = daily.filter(daily.unit_id.notnull())
+    units = units.group_by(u_unit=units.unit_id, u_date=units.occurred_date).aggregate(
+        u_sum=units.n.sum(), u_users=units.staff_id.count()
+    )
+
+    t = t.left_join(units, [t.unit_id == units.u_unit, t.occurred_date == units.u_date])
+    t = t.mutate(
+        peer_mean=ibis.ifelse(
+            t.u_users.fill_null(0) > 1,
+            (t.u_sum - t.n) / (t.u_users - 1),
+            ibis.null("float64"),
+        ),
+    )
+    t = t.mutate(reference=ibis.greatest(t.own_mean.fill_null(0.0), t.peer_mean.fill_null(0.0)))
+    t = t.filter(t.n > t.reference * p.volume_multiplier)
+
+    date = t.occurred_date.cast("string")
+    own_zh = ibis.ifelse(
+        t.own_days > 0,
+        "本人過去 " + str(p.volume_baseline_days) + " 日平均每日 " + _one(t.own_mean) + " 位",
+        "本人過去 " + str(p.volume_baseline_days) + " 日無查詢紀錄可比較",
+    )
+    own_en = ibis.ifelse(
+        t.own_days > 0,
+        "the user's own average over the previous "
+        + str(p.volume_baseline_days)
+        + " days is "
+        + _one(t.own_mean)
+        + " a day",
+        "the user has no look-ups in the previous "
+        + str(p.volume_baseline_days)
+        + " days to compare with",
+    )
+    peer_zh = ibis.ifelse(
+        t.peer_mean.notnull(),
+        "同單位其他 "
+        + (t.u_users - 1).cast("string")
+        + " 位同仁當日平均 "
+        + _one(t.peer_mean)
+        + " 位",
+        "同單位當日無其他同仁查詢可比較",
+    )
+    peer_en = ibis.ifelse(
+        t.peer_mean.notnull(),
+        "the "
+        + (t.u_users - 1).cast("string")
+        + " other users of the unit averaged "
+        + _one(t.peer_mean)
+        + " that day",
+        "no other user of the unit looked anybody up that day",
+    )
+    times_zh = ibis.ifelse(t.reference > 0, "，為較高基準之 " + _one(t.n / t.reference) + " 倍", "")
+    times_en = ibis.ifelse(
+        t.reference > 0, "; that is " + _one(t.n / t.reference) + " times the higher baseline", ""
+    )
+    threshold_zh = (
+        "（門檻：基準之 "
+        + str(p.volume_multiplier)
+        + " 倍且至少 "
+        + str(p.volume_min_subjects)
+        + " 位）"
+    )
+    threshold_en = (
+        " (threshold: "
+        + str(p.volume_multiplier)
+        + " times the baseline and at least "
+        + str(p.volume_min_subjects)
+        + ")"
+    )
+    t = t.mutate(
+        evidence_zh=date
+        + " 查詢 "
+        + t.n.cast("string")
+        + " 位無業務案件佐證之不同民眾（當日共查詢 "
+        + t.n_all.cast("string")
+        + " 位）；"
+        + own_zh
+        + "，"
+        + peer_zh
+        + times_zh
+        + threshold_zh,
+        evidence_en="On "
+        + date
+        + " the user looked up "
+        + t.n.cast("string")
+        + " different people without a supporting business record ("
+        + t.n_all.cast("string")
+        + " people in all); "
+        + own_en
+        + ", "
+        + peer_en
+        + times_en
+        + threshold_en,
+        group_key="volume:" + t.staff_id + ":" + date,
+    )
+    flagged = t.select(
+        f_staff=t.staff_id,
+        f_date=t.occurred_date,
+        evidence_zh=t.evidence_zh,
+        evidence_en=t.evidence_en,
+        group_key=t.group_key,
+    )
+    hits = ctx.lookups.filter(
+        ctx.lookups.deliberate & ctx.lookups.staff_id.notnull() & ~ctx.lookups.explained_strong
+    )
+    hits = hits.join(
+        flagged, [hits.staff_id == flagged.f_staff, hits.occurred_date == flagged.f_date]
+    )
+    return hits.select("system", "event_id", "evidence_zh", "evidence_en", "group_key")
+
+
+# --- cases ---------------------------------------------------------------------------------
+_rng = random.Random(39)
+_PEOPLE = [ids.generate_national_id(_rng) for _ in range(120)]
+_HISTORY_DAYS = [f"2025-01-{d:02d}" for d in (13, 14, 15, 16, 17, 20, 21, 22, 23, 24)] + [
+    "2025-02-03",
+    "2025-02-04",
+    "2025-02-05",
+    "2025-02-06",
+    "2025-02-07",
+]
+
+
+def _day(prefix: str, who: str, date: str, people: list[str], purpose: str) -> list[dict]:
+    """One look-up per person, a few minutes apart from 09:00 (a working day's pace)."""
+    rows = []
+    for i, pid in enumerate(people):
+        minute = 9 * 60 + i * 7
+        at = f"{date} {minute // 60:02d}:{minute % 60:02d}"
+        rows.append(lookup(f"{prefix}{i}", who, pid, at, purpose))
+    return rows
+
+
+def _usual(who: str, per_day: int, offset: int) -> list[dict]:
+    """Walk-in look-ups before the range: `per_day` people a day (the user's baseline)."""
+    rows = []
+    for n, date in enumerate(_HISTORY_DAYS):
+        start = (offset + n * per_day) % 100
+        people = (_PEOPLE * 2)[start : start + per_day]
+        rows += _day(f"h-{who}-{date}-", who, date, people, "LI02")
+    return rows
+
+
+_SPREE = _day("v", "S05", "2025-02-11", _PEOPLE[:39], "LI02")
+_JOB_RECORDS = [
+    {"record_id": f"R-JOB-V{i}", "kind": "job_registration", "subject_id": pid,
+     "staff_id": "S05", "unit_id": "ES01", "opened_at": "2025-02-10 09:00"}
+    for i, pid in enumerate(_PEOPLE[:40])
+]  # fmt: skip
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "case 2: 39 people in a day under a no-record purpose, usual 3 a day, peers 4",
+        positive=True,
+        tables={
+            "access": _usual("S05", 3, 0)
+            + _SPREE
+            + _day("p6-", "S06", "2025-02-11", _PEOPLE[40:44], "LI02")
+            + _day("p7-", "S07", "2025-02-11", _PEOPLE[50:54], "LI02")
+        },
+        expect=tuple(r["event_id"] for r in _SPREE),
+        params={"detect_from": "2025-02-11"},
+    ),
+    Case(
+        "a new user with no history and no busy peers: the floor alone decides",
+        positive=True,
+        tables={"access": _day("w", "S07", "2025-02-11", _PEOPLE[:30], "LI02")},
+        expect=tuple(f"w{i}" for i in range(30)),
+    ),
+    Case(
+        "the whole unit is busy: 30 people each, so nobody stands out from the peers",
+        positive=False,
+        tables={
+            "access": _usual("S05", 3, 0)
+            + _day("b5-", "S05", "2025-02-11", _PEOPLE[:30], "LI02")
+            + _day("b6-", "S06", "2025-02-11", _PEOPLE[30:60], "LI02")
+            + _day("b7-", "S07", "2025-02-11", _PEOPLE[60:90], "LI02")
+        },
+        params={"detect_from": "2025-02-11"},
+    ),
+    Case(
+        "a heavy day of real work: 40 job registrations the user handled are not counted",
+        positive=False,
+        tables={
+            "access": _usual("S05", 3, 0) + _day("j", "S05", "2025-02-11", _PEOPLE[:40], "LI01"),
+            "records": _JOB_RECORDS,
+        },
+        params={"detect_from": "2025-02-11"},
+    ),
+    Case(
+        "a user who always sees about 30 walk-ins a day is at their usual level",
+        positive=False,
+        tables={
+            "access": _usual("S05", 30, 0) + _day("u", "S05", "2025-02-11", _PEOPLE[:33], "LI02")
+        },
+        params={"detect_from": "2025-02-11"},
+    ),
+    Case(
+        "list screens show people incidentally and are not counted",
+        positive=False,
+        tables={
+            "access": [
+                {**row, "action": "list"}
+                for row in _day("l", "S07", "2025-02-11", _PEOPLE[:40], "LI02")
+            ]
+        },
+    ),
+)
+
+RULE = Rule(
+    id="volume",
+    title_zh="單日查詢人數異常",
+    title_en="Unusual number of people looked up in a day",
+    severity="high",
+    motivated_by=(
+        "防貪指引案例二：員警無公務需要查詢 39 位民眾個資，經分局長稽核發現異常，資料流向徵信業者"
+        "與非法簽賭集團；警政稽核重點之「異常數量」。 / Case 2 of the guideline: a police officer "
+        "looked up 39 citizens with no official need; a station chief's audit noticed the anomaly; "
+        "the data went to a private investigator and an illegal lottery. Police audits check "
+        "'abnormal volume'."
+    ),
+    false_positives=(
+        "業務量真的暴增（專案、截止日前）：有業務案件佐證之查詢不計入，同單位同仁同樣忙碌時亦不觸發。"
+        "新進人員或單人單位無基準，僅以最低人數門檻判斷。 / A genuine surge of work (a campaign, a "
+        "deadline): look-ups explained by a record are not counted, and a unit that is busy as a "
+        "whole raises the peer baseline. New users and one-person units have no baseline; only "
+        "the floor applies."
+    ),
+    review_guide=(
+        "請核對當日清單：這些民眾是否都是承辦人實際受理或經辦的業務？查詢事由是否真實？是否有整批"
+        "交辦的書面依據？若無法說明，請承辦人說明。 / Go through the day's list: did the user "
+        "actually serve or handle each of these people? Are the stated purposes true? Is there a "
+        "written assignment for a bulk task? If not, ask the user to explain."
+    ),
+    query=query,
+    cases=CASES,
+    silenced_by_weak_explanation=False,
+    source_file=__file__,
+)

@@ -1,0 +1,315 @@
+"""The evidence store: append-only batches under one directory, committed by one atomic
+rename of manifest.jsonl. See docs/architecture.md §1 and docs/store.md.
+
+Commit protocol (crash-safe at every step, under the fcntl lock on <home>/.lock):
+1. a batch is built in .staging/<batch_id>/ (work files in .staging/<batch_id>.work/);
+2. every file is fsynced, a `.pending` marker is written, the directory is renamed to
+   batches/<batch_id>/;
+3. the new manifest is written to .staging/manifest.jsonl.tmp, fsynced and renamed over
+   manifest.jsonl — this rename is the commit;
+4. the `.pending` marker is removed.
+A writer that starts recovers first: it empties .staging, removes batch directories that are
+not in the manifest and carry `.pending` (killed between 2 and 3), and removes stale markers
+of committed batches (killed between 3 and 4). Readers only read the manifest, so they never
+see a batch before step 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from menshen.config import menshen_home
+from menshen.store.manifest import (
+    GENESIS,
+    MANIFEST,
+    dump_lines,
+    read_manifest,
+    seal,
+    sha256_file,
+)
+
+PENDING = ".pending"
+DATE_DIR = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+
+
+class StoreBusy(Exception):
+    """Another process holds the store's lock (and the caller asked not to wait)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The store as committed when the snapshot was taken; later commits are not seen."""
+
+    home: Path
+    batches: tuple[dict[str, Any], ...]
+
+    def _files(self, kind: str, folder: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        for batch in self.batches:
+            if batch.get("kind") != kind:
+                continue
+            prefix = f"batches/{batch['batch_id']}/{folder}/"
+            for entry in batch.get("files", []):
+                if entry["path"].startswith(prefix):
+                    yield batch, entry
+
+    @property
+    def access_files(self) -> list[Path]:
+        return [self.home / e["path"] for _, e in self._files("ingest", "access")]
+
+    def access_files_between(self, start: dt.date, end: dt.date) -> list[Path]:
+        result = []
+        for _, entry in self._files("ingest", "access"):
+            match = DATE_DIR.search(entry["path"])
+            if match and start <= dt.date.fromisoformat(match.group(1)) <= end:
+                result.append(self.home / entry["path"])
+        return result
+
+    def reference_entry(self, table: str) -> dict[str, Any] | None:
+        latest = None
+        for _, entry in self._files("ingest", "ref"):
+            if entry.get("table") == table:
+                latest = entry
+        return latest
+
+    def reference(self, table: str) -> Path | None:
+        entry = self.reference_entry(table)
+        return None if entry is None else self.home / entry["path"]
+
+    def derived(self, table: str) -> list[Path]:
+        for batch in reversed(self.batches):
+            if batch.get("kind") != "detect":
+                continue
+            prefix = f"batches/{batch['batch_id']}/derived/{table}."
+            paths = [self.home / e["path"] for e in batch["files"] if e["path"].startswith(prefix)]
+            if paths:
+                return paths
+        return []
+
+    def quarantine_files(self) -> list[Path]:
+        return [self.home / e["path"] for _, e in self._files("ingest", "quarantine")]
+
+    @property
+    def chain_hash(self) -> str | None:
+        return self.batches[-1]["hash"] if self.batches else None
+
+    @property
+    def rows(self) -> int:
+        return sum(int(b.get("rows", 0)) for b in self.batches if b.get("kind") == "ingest")
+
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        dates = []
+        for _, entry in self._files("ingest", "access"):
+            match = DATE_DIR.search(entry["path"])
+            if match:
+                dates.append(dt.date.fromisoformat(match.group(1)))
+        return (min(dates), max(dates)) if dates else None
+
+
+@dataclass
+class StagedBatch:
+    """A batch being built; `meta` adds keys (table, table_sha256) to a file's entry."""
+
+    seq: int
+    kind: str
+    batch_id: str
+    path: Path  # .staging/<batch_id>
+    work: Path  # .staging/<batch_id>.work — scratch space, never committed
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def file(self, relative: str, **meta: Any) -> Path:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if meta:
+            self.meta[relative] = meta
+        return target
+
+
+class Store:
+    def __init__(self, home: str | os.PathLike[str] | None = None):
+        self.home = menshen_home(home)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.home / MANIFEST
+
+    @property
+    def staging(self) -> Path:
+        return self.home / ".staging"
+
+    @property
+    def batches_dir(self) -> Path:
+        return self.home / "batches"
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.home, tuple(read_manifest(self.home)))
+
+    @contextmanager
+    def writer(
+        self, wait: bool = True, on_wait: Callable[[], None] | None = None
+    ) -> Iterator[Writer]:
+        """Hold the store's lock; recover leftovers of an interrupted writer first."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        handle = (self.home / ".lock").open("a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise StoreBusy(str(self.home)) from None
+                if on_wait:
+                    on_wait()
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            self.recover()
+            yield Writer(self)
+        finally:
+            handle.close()  # releases the lock
+
+    def recover(self) -> list[str]:
+        """Remove what an interrupted writer left; call only while holding the lock."""
+        removed: list[str] = []
+        if self.staging.exists():
+            for item in self.staging.iterdir():
+                _remove(item)
+                removed.append(str(item.relative_to(self.home)))
+        committed = {b.get("batch_id") for b in read_manifest(self.home)}
+        if self.batches_dir.exists():
+            for batch_dir in self.batches_dir.iterdir():
+                marker = batch_dir / PENDING
+                if batch_dir.name in committed:
+                    if marker.exists():
+                        marker.unlink()
+                elif marker.exists():
+                    shutil.rmtree(batch_dir)
+                    removed.append(str(batch_dir.relative_to(self.home)))
+        return removed
+
+    def write_derived(
+        self, tables: dict[str, pa.Table], source: str, wait: bool = True
+    ) -> dict[str, Any]:
+        """Commit a `detect` batch holding derived/<table>.parquet for each table."""
+        with self.writer(wait=wait) as writer:
+            staged = writer.new_batch("detect")
+            for name, table in sorted(tables.items()):
+                pq.write_table(table, staged.file(f"derived/{name}.parquet"), compression="zstd")
+            return writer.commit(staged, source, rows_from="derived")
+
+    def ingest(self, folder: str | os.PathLike[str], **options: Any) -> Any:
+        """See menshen.store.ingest.ingest."""
+        from menshen.store.ingest import ingest
+
+        return ingest(self, Path(folder), **options)
+
+
+class Writer:
+    """Granted by Store.writer(); builds and commits batches."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.snapshot = store.snapshot()
+
+    def new_batch(self, kind: str) -> StagedBatch:
+        seq = len(self.snapshot.batches) + 1
+        batch_id = f"{seq:06d}-{kind}-{uuid.uuid4().hex[:8]}"
+        path = self.store.staging / batch_id
+        work = self.store.staging / f"{batch_id}.work"
+        path.mkdir(parents=True)
+        work.mkdir(parents=True)
+        return StagedBatch(seq, kind, batch_id, path, work)
+
+    def discard(self, staged: StagedBatch) -> None:
+        _remove(staged.path)
+        _remove(staged.work)
+
+    def commit(self, staged: StagedBatch, source: str, rows_from: str = "access") -> dict[str, Any]:
+        _remove(staged.work)
+        files = []
+        rows = 0
+        for path in sorted(p for p in staged.path.rglob("*") if p.is_file()):
+            relative = path.relative_to(staged.path).as_posix()
+            entry: dict[str, Any] = {
+                "path": f"batches/{staged.batch_id}/{relative}",
+                "rows": _row_count(path),
+                "sha256": sha256_file(path),
+            }
+            entry.update(staged.meta.get(relative, {}))
+            files.append(entry)
+            if relative.startswith(rows_from + "/"):
+                rows += entry["rows"]
+            _fsync(path)
+        for folder in sorted({p.parent for p in staged.path.rglob("*")} | {staged.path}):
+            _fsync_dir(folder)
+        previous = self.snapshot.batches
+        entry = seal(
+            {
+                "seq": staged.seq,
+                "batch_id": staged.batch_id,
+                "kind": staged.kind,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "source": source,
+                "files": files,
+                "rows": rows,
+            },
+            previous[-1]["hash"] if previous else GENESIS,
+        )
+        store = self.store
+        (staged.path / PENDING).write_bytes(b"")
+        _fsync_dir(staged.path)
+        store.batches_dir.mkdir(exist_ok=True)
+        final = store.batches_dir / staged.batch_id
+        os.rename(staged.path, final)
+        _fsync_dir(store.batches_dir)
+        tmp = store.staging / "manifest.jsonl.tmp"
+        with tmp.open("wb") as handle:
+            handle.write(dump_lines([*previous, entry]))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, store.manifest_path)  # the commit
+        _fsync_dir(store.home)
+        (final / PENDING).unlink()
+        self.snapshot = store.snapshot()
+        return entry
+
+
+def _row_count(path: Path) -> int:
+    if path.suffix == ".parquet":
+        return pq.read_metadata(path).num_rows
+    if path.suffix == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as handle:
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    return 0
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # some filesystems refuse directory fsync
+        _fsync(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

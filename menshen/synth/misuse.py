@@ -1,0 +1,177 @@
+"""Misuse incidents injected into the world, each labelled with scenario and incident id.
+
+An incident is one person's one episode. The snooper usually works in office hours from
+their own terminal, states a plausible purpose of their unit and sometimes types a made-up
+case number — misuse looks like work, as it does in real logs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from menshen.synth.batches import Events, Records, make_events
+from menshen.synth.catalog import PURPOSE_BY_CODE, WORK_MIX
+from menshen.synth.legit import OFFICE, record_ids
+from menshen.synth.names import format_ids
+from menshen.synth.org import Account
+from menshen.synth.world import DAY, PURPOSE_CODES, PURPOSE_KIND, SC, SYSTEM_CODES, World
+
+# scenario -> (incidents per 8,000 events, rough look-ups per incident)
+RATES: dict[str, tuple[float, int]] = {
+    "case1_false_purpose": (0.5, 5), "case2_seller": (0.15, 39), "case3_saturday_relative": (0.5, 2),
+    "celebrity_burst": (0.1, 40), "piggyback": (1.0, 3), "colleague": (1.0, 2), "self": (0.6, 2),
+    "family": (1.0, 3), "neighbour": (0.8, 2), "slow_seller": (0.3, 12),
+    "enumeration_burst": (0.2, 35), "departed_account": (0.5, 5), "idle_account": (0.4, 4),
+}  # fmt: skip
+MISUSE_BUDGET = 0.006  # misuse look-ups stay under 0.6% of all look-ups (beyond one per scenario)
+
+
+@dataclass
+class MisusePlan:
+    events_by_day: dict[int, list[Events]] = field(default_factory=dict)
+    records: list[Records] = field(default_factory=list)
+    incidents: dict[str, str] = field(default_factory=dict)  # incident_id -> scenario
+    events: int = 0
+
+    def add(self, d: int, ev: Events) -> None:
+        if len(ev):
+            self.events_by_day.setdefault(d, []).append(ev)
+            self.events += len(ev)
+
+
+class Planner:
+    def __init__(self, world: World, rng: np.random.Generator) -> None:
+        self.w = world
+        self.rng = rng
+        self.plan = MisusePlan()
+        self.workdays = np.flatnonzero(world.workday)
+        self.counter: dict[str, int] = {}
+        self.used_accounts: set[int] = set()
+
+    # --- helpers -------------------------------------------------------------------------
+    def incident_id(self, scenario: str, suffix: str = "") -> str:
+        self.counter[scenario] = self.counter.get(scenario, 0) + 1
+        short = "".join(part[0] for part in scenario.split("_")).upper()
+        iid = f"{short}{self.counter[scenario]:04d}{suffix}"
+        self.plan.incidents[iid] = scenario
+        return iid
+
+    def time(self, d: int, after_hours: float = 0.12) -> int:
+        base = self.w.day_base(d)
+        if self.rng.random() < after_hours:
+            return base + int(self.rng.integers(17 * 3600 + 1800, 20 * 3600))
+        return base + int(self.rng.choice(1440, p=OFFICE)) * 60 + int(self.rng.integers(0, 60))
+
+    def actors(self, d: int, kinds: tuple[str, ...] | None = None, employment: tuple[str, ...] | None = None,
+               system: str | None = None) -> np.ndarray:  # fmt: skip
+        w = self.w
+        ok = (w.staff_from <= d) & (d <= w.staff_to) & w.staff_works
+        if kinds:
+            ok &= np.isin(np.array(w.staff_kind), kinds)
+        if employment:
+            ok &= np.isin(np.array([s.employment for s in w.org.staff]), employment)
+        if system:
+            acct = w.user_account[:, SYSTEM_CODES.index(system)]
+            ok &= w.account_ok(acct, np.full(len(acct), w.day_base(d) + 12 * 3600))
+        return np.flatnonzero(ok)
+
+    def pick_actor(self, d: int, **kw: object) -> int | None:
+        cand = self.actors(d, **kw)  # type: ignore[arg-type]
+        return int(self.rng.choice(cand)) if len(cand) else None
+
+    def purpose_for(self, staff: int, codes: tuple[str, ...] | None = None) -> tuple[int, int]:
+        """(purpose index, account index) of a plausible purpose for this staff member."""
+        w = self.w
+        options = [(c, wt) for s, c, wt in WORK_MIX.get(w.staff_kind[staff], ())
+                   if w.user_account[staff, SYSTEM_CODES.index(s)] >= 0 and (codes is None or c in codes)]  # fmt: skip
+        if not options:
+            options = [(c, wt) for s, c, wt in WORK_MIX.get(w.staff_kind[staff], ())
+                       if w.user_account[staff, SYSTEM_CODES.index(s)] >= 0]  # fmt: skip
+        p = np.array([wt for _, wt in options], dtype=float)
+        code = options[int(self.rng.choice(len(options), p=p / p.sum()))][0]
+        system = SYSTEM_CODES.index(PURPOSE_BY_CODE[code].system)
+        return PURPOSE_CODES.index(code), int(w.user_account[staff, system])
+
+    def fake_ref(self, purpose: int, staff: int, d: int) -> str | None:
+        """A made-up case number in the usual format, or nothing (about half the time)."""
+        kind = int(PURPOSE_KIND[purpose])
+        if kind < 0 or self.rng.random() < 0.45:
+            return None
+        return record_ids(self.w, np.array([kind]), np.array([self.w.staff_district[staff]]), d)[
+            0
+        ].as_py()
+
+    def emit(self, d: int, times: list[int], account: int, subjects: list[str], purposes: list[int],
+             refs: list[str | None], scenario: str, incident: str, misuse: int = 1) -> None:  # fmt: skip
+        texts = [-1] * len(times)
+        ev = make_events(
+            np.array(times, np.int64), int(self.w.acct_system[account]),
+            account, pa.array(subjects, pa.string()), np.array(purposes), SC[scenario],
+            ref=pa.array(refs, pa.string()), action=self.rng.choice(3, len(times), p=[0.8, 0.15, 0.05]),
+            text=np.array(texts), misuse=misuse, incident=incident if misuse else None,
+        )  # fmt: skip
+        self.plan.add(d, ev)
+
+    def pid(self, person: int) -> str:
+        return self.w.pop.person_id[person].as_py()
+
+    def district_person(self, staff: int) -> int:
+        return int(
+            self.w.pop.sample_in_districts(self.rng, np.array([self.w.staff_district[staff]]))[0]
+        )
+
+    def episode(self, staff: int, d: int, subjects: list[str], scenario: str, *, per_subject: int = 1,
+                codes: tuple[str, ...] | None = None, account: int | None = None, spread_days: int = 1,
+                incident: str | None = None) -> None:  # fmt: skip
+        """The common shape: one actor looks up a few people over a day or a few days."""
+        iid = incident or self.incident_id(scenario)
+        purpose, acct = self.purpose_for(staff, codes)
+        acct = acct if account is None else account
+        days = [d]
+        for _ in range(spread_days - 1):
+            later = self.workdays[self.workdays > days[-1]]
+            if len(later):
+                days.append(int(later[0]))
+        for i, subject in enumerate(subjects):
+            day = days[i % len(days)]
+            t = self.time(day)
+            ref = self.fake_ref(purpose, staff, day)
+            n = 1 + int(self.rng.integers(0, per_subject))
+            times = [t + k * int(self.rng.integers(30, 900)) for k in range(n)]
+            self.emit(day, times, acct, [subject] * n, [purpose] * n, [ref] * n, scenario, iid)
+
+    def add_account(self, acc: Account) -> int:
+        w = self.w
+        w.org.accounts.append(acc)
+        w.acct_system = np.append(w.acct_system, np.int8(SYSTEM_CODES.index(acc.system)))
+        w.acct_staff = np.append(w.acct_staff, np.int32(acc.staff))
+        w.acct_granted = np.append(w.acct_granted, np.int64(w.sec(acc.granted_at)))
+        w.acct_revoked = np.append(w.acct_revoked, np.int64(2**62))
+        return len(w.org.accounts) - 1
+
+
+def incident_counts(events: int) -> dict[str, int]:
+    counts = {s: max(1, round(events / 8000 * rate)) for s, (rate, _) in RATES.items()}
+    size = sum(counts[s] * RATES[s][1] for s in counts)
+    if size > MISUSE_BUDGET * events:
+        scale = MISUSE_BUDGET * events / size
+        counts = {s: max(1, int(c * scale)) for s, c in counts.items()}
+    return counts
+
+
+def plan_misuse(world: World, rng: np.random.Generator, events: int) -> MisusePlan:
+    from menshen.synth import scenarios
+
+    planner = Planner(world, rng)
+    counts = incident_counts(events)
+    builders: dict[str, Callable[[Planner], None]] = scenarios.BUILDERS
+    for scenario, n in counts.items():
+        for _ in range(n):
+            builders[scenario](planner)
+    return planner.plan
+
+
+__all__ = ["DAY", "MisusePlan", "Planner", "format_ids", "plan_misuse"]
