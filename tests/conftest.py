@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _uses_database(item: pytest.Item) -> bool:
     if item.get_closest_marker("django_db") is not None:
         return True
-    return bool(_DB_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+    if _DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    # Django's own TestCase classes (imported only if a test module already imported them).
+    django_test = sys.modules.get("django.test")
+    cls = getattr(item, "cls", None)
+    return bool(django_test and cls and issubclass(cls, django_test.TransactionTestCase))
 
 
 def _postgres_configured() -> bool:

@@ -132,10 +132,10 @@ def _iter_csv(stream: FileStream, chunk_rows: int) -> Iterator[Chunk]:
     assert scan is not None and scan.header is not None
     ncols = len(scan.header)
     names = [f"c{i}" for i in range(ncols)]
-    skipped: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str, int]] = []  # (record number, text, columns found)
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        skipped.append((int(row.number or 0), row.text))
+        skipped.append((int(row.number or 0), row.text, int(row.actual_columns)))
         return "skip"
 
     block = max(MIN_BLOCK, 2 * scan.max_line + 1024)
@@ -192,13 +192,14 @@ def _iter_csv(stream: FileStream, chunk_rows: int) -> Iterator[Chunk]:
             return wanted
         extra = np.zeros(span, dtype=np.int64)
         extra[wanted - next_record] = newlines
-        for number, text in take:
+        for number, text, _ in take:
             extra[number - next_record] = text.count("\n")
         starts = next_line + np.concatenate(([0], np.cumsum(1 + extra)[:-1])).astype(np.int64)
-        for number, text in take:
+        for number, text, actual in take:
             line = int(starts[number - next_record])
             if text.strip():
-                stream.rejected.append(Rejected(line, text, _column_count_reason(text, ncols)))
+                reason = _column_count_reason(actual, ncols)
+                stream.rejected.append(Rejected(line, text, reason))
             else:
                 stream.blank_lines += 1
         skipped[:] = [s for s in skipped if s[0] > end]
@@ -245,8 +246,11 @@ def _iter_csv(stream: FileStream, chunk_rows: int) -> Iterator[Chunk]:
         _force_bad_quote(stream, scan.bad_quote_line)
 
 
-def _column_count_reason(text: str, expected: int) -> str:
-    return f"欄位數不符：應為 {expected} 欄 / wrong number of columns: expected {expected}"
+def _column_count_reason(actual: int, expected: int) -> str:
+    return (
+        f"欄位數不符：應為 {expected} 欄，實為 {actual} 欄 / wrong number of columns: "
+        f"expected {expected}, got {actual}"
+    )
 
 
 def _take_line(

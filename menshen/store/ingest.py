@@ -205,7 +205,7 @@ def _rejected_table(item: DatasetFile) -> pa.Table:
         {
             "source_line": pa.array([r.line for r in rejected], pa.int64()),
             "problems": pa.array(
-                [[f"{SEP}{SEP}{r.reason}"] for r in rejected], pa.list_(pa.string())
+                [[f"{SEP}{r.text}{SEP}{r.reason}"] for r in rejected], pa.list_(pa.string())
             ),
             "raw_text": pa.array([r.text for r in rejected], pa.string()),
         }
@@ -240,7 +240,7 @@ def _ingest_file(
     report.quarantined = bad + len(item.stream.rejected) + report.conflicts
     relative = f"quarantine/{item.name}.quarantine.csv"
     if report.quarantined:
-        target = staged.file(relative)
+        target = staged.file(relative, rows=report.quarantined)
         problems = write_quarantine(
             con, item.spec, target, item.name, with_conflicts=table == "access"
         )

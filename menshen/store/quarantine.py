@@ -64,7 +64,7 @@ def write_quarantine(
         for text in items:
             column, value, reason = split_problem(text)
             problems.append(
-                Problem(source_file, line, column or None, value if column else None, reason)
+                Problem(source_file, line, column or None, value, reason)
             )
     return problems
 

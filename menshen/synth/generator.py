@@ -19,7 +19,13 @@ from menshen.synth.org import build_org
 from menshen.synth.output import FORMATS, TableWriter, write_table
 from menshen.synth.population import build_population
 from menshen.synth.world import (
-    KIND_CODES, PURPOSE_CODES, SCENARIOS, SYSTEM_CODES, TEXTS, World, world_calendar,
+    KIND_CODES,
+    PURPOSE_CODES,
+    SCENARIOS,
+    SYSTEM_CODES,
+    TEXTS,
+    World,
+    world_calendar,
 )  # fmt: skip
 
 DEFAULT_START = dt.date(2026, 10, 5)

@@ -10,8 +10,17 @@ import pyarrow.compute as pc
 from menshen.synth.batches import Events, Records, make_events
 from menshen.synth.catalog import RECORD_KINDS
 from menshen.synth.world import (
-    DAY, KIND_CODES, PURPOSE_AFTER, PURPOSE_CODES, PURPOSE_KIND, PURPOSE_SCOPE_HH, PURPOSE_SYSTEM,
-    SC, TEXT_COUNT, TEXT_OFFSET, World,
+    DAY,
+    KIND_CODES,
+    PURPOSE_AFTER,
+    PURPOSE_CODES,
+    PURPOSE_KIND,
+    PURPOSE_SCOPE_HH,
+    PURPOSE_SYSTEM,
+    SC,
+    TEXT_COUNT,
+    TEXT_OFFSET,
+    World,
 )  # fmt: skip
 
 
@@ -36,7 +45,6 @@ OFFICE = _profile(
     ]
 )
 SHIFTS = _profile([(0, 360, 1.0), (360, 480, 2.0), (480, 1320, 5.0), (1320, 1440, 2.5)])
-# fmt: skip
 DURATION_HOURS = {  # record kind -> (min, max) hours a record stays open
     "household_registration": (1, 72), "id_card_application": (1, 240),
     "transcript_application": (0.1, 0.5), "official_letter": (24, 480),
@@ -234,7 +242,7 @@ def _person_cases(world: World, d: int, rng: np.random.Generator, staff: np.ndar
     pattern = rng.choice(len(PATTERNS), size=c, p=PATTERN_P)
     kind = PURPOSE_KIND[purpose]
     n0 = 1 + np.minimum(rng.poisson(0.5, c), 3)
-    owner, pos = expand(n0)
+    owner, _ = expand(n0)
     gaps = rng.exponential(240, len(owner)).astype(np.int64) + 20
     cs = np.cumsum(gaps)
     starts = np.cumsum(n0) - n0

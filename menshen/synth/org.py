@@ -17,12 +17,61 @@ import numpy as np
 
 from menshen.synth.catalog import UNIT_SYSTEMS
 
-DISTRICTS = (
-    "東區 南區 北區 安南區 安平區 中西區 永康區 歸仁區 新化區 左鎮區 玉井區 楠西區 南化區 仁德區 "
-    "關廟區 龍崎區 官田區 麻豆區 佳里區 西港區 七股區 將軍區 學甲區 北門區 新營區 後壁區 白河區 "
-    "東山區 六甲區 下營區 柳營區 鹽水區 善化區 大內區 山上區 新市區 安定區"
-).split()
-STATION_NAMES = "中正 中山 民權 建國 復興 文化 光復 和平 成功 大同 長榮 信義 勝利 忠孝".split()
+DISTRICTS = [
+    "東區",
+    "南區",
+    "北區",
+    "安南區",
+    "安平區",
+    "中西區",
+    "永康區",
+    "歸仁區",
+    "新化區",
+    "左鎮區",
+    "玉井區",
+    "楠西區",
+    "南化區",
+    "仁德區",
+    "關廟區",
+    "龍崎區",
+    "官田區",
+    "麻豆區",
+    "佳里區",
+    "西港區",
+    "七股區",
+    "將軍區",
+    "學甲區",
+    "北門區",
+    "新營區",
+    "後壁區",
+    "白河區",
+    "東山區",
+    "六甲區",
+    "下營區",
+    "柳營區",
+    "鹽水區",
+    "善化區",
+    "大內區",
+    "山上區",
+    "新市區",
+    "安定區",
+]
+STATION_NAMES = [
+    "中正",
+    "中山",
+    "民權",
+    "建國",
+    "復興",
+    "文化",
+    "光復",
+    "和平",
+    "成功",
+    "大同",
+    "長榮",
+    "信義",
+    "勝利",
+    "忠孝",
+]
 
 # leaf unit kind -> (share of district staff, minimum size, employment shares p/c/t)
 LEAF_SHARES: dict[str, tuple[float, int, tuple[float, float, float]]] = {
@@ -286,10 +335,9 @@ def _build_accounts(rng: np.random.Generator, org: Org, start: dt.date, end: dt.
                     days=int(rng.integers(1, max(2, (end - start).days)))
                 )
             revoked = None
-            if s.active_to is not None:
-                # Most accounts are revoked on departure; some linger (a finding in itself).
-                if rng.random() < 0.75:
-                    revoked = _at(s.active_to + dt.timedelta(days=int(rng.integers(0, 3))), 17, 0)
+            # Most accounts are revoked on departure; some linger (a finding in itself).
+            if s.active_to is not None and rng.random() < 0.75:
+                revoked = _at(s.active_to + dt.timedelta(days=int(rng.integers(0, 3))), 17, 0)
             org.accounts.append(
                 Account(
                     system,

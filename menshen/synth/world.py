@@ -71,10 +71,13 @@ def world_calendar(start: dt.date, days: int) -> Calendar:
                 if not info[i].is_workday or d.weekday() not in (0, 4):
                     continue
                 neighbour = i + 1 if d.weekday() == 0 else i - 1
-                if 0 <= neighbour < days and not info[neighbour].is_workday:
-                    if info[neighbour].note not in ("週末", ""):
-                        info[i] = DayInfo(False, "調整放假")
-                        break
+                if (
+                    0 <= neighbour < days
+                    and not info[neighbour].is_workday
+                    and info[neighbour].note not in ("週末", "")
+                ):
+                    info[i] = DayInfo(False, "調整放假")
+                    break
     return Calendar(dates, info)
 
 

@@ -28,7 +28,7 @@ def _run(tool: str, pdf: bytes, *args: str) -> str:
 
 def pdf_text(pdf: bytes) -> str:
     """The PDF's text in reading order (pdftotext, UTF-8); pages separated by form feeds."""
-    return _run("pdftotext", pdf, "-enc", "UTF-8", "-layout")
+    return _run("pdftotext", pdf, "-enc", "UTF-8")
 
 
 def flat(text: str) -> str:

@@ -126,16 +126,12 @@ class PostgresCluster:
                     "-c max_connections=200",
                 ]
             )
-            self._run(
-                "pg_ctl",
-                ["-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "-w"]
-                + ["-t", "60", "start"],
-            )
+            start = ["-D", str(self.data_dir), "-l", str(self.log_file), "-o", options]
+            self._run("pg_ctl", [*start, "-w", "-t", "60", "start"])
             self._started = True
             self._run(
                 "createdb",
-                ["-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres"]
-                + [self.database],
+                ["-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres", self.database],
             )
         except BaseException:
             self.stop()
@@ -148,7 +144,9 @@ class PostgresCluster:
         try:
             if self._started and (self.data_dir / "postmaster.pid").exists():
                 self._run(
-                    "pg_ctl", ["-D", str(self.data_dir), "-m", "immediate", "-w", "stop"], check=False
+                    "pg_ctl",
+                    ["-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+                    check=False,
                 )
         finally:
             self._started = False

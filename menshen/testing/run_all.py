@@ -115,7 +115,15 @@ def run_pass(
     spec: PassSpec, workers: int, extra: list[str], work_dir: Path, env_extra: dict[str, str]
 ) -> PassResult:
     junit = work_dir / f"{spec.name}.xml"
-    command = [sys.executable, "-m", "pytest", *spec.args, f"--junitxml={junit}", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *spec.args,
+        f"--junitxml={junit}",
+        "-p",
+        "no:cacheprovider",
+    ]
     if spec.parallel and workers > 1:
         # loadfile keeps a module's tests (and its module-scoped fixtures) on one worker.
         command += ["-n", str(workers), "--dist", "loadfile"]
@@ -174,8 +182,11 @@ def main(argv: list[str]) -> int:
     selected = [name.strip() for name in options.only.split(",") if name.strip()]
     unknown = [name for name in selected if name not in PASS_NAMES]
     if unknown or not selected:
-        print(f"未知的測試階段 / unknown pass: {', '.join(unknown) or '(none)'}; "
-              f"choose from {', '.join(PASS_NAMES)}", file=sys.stderr)
+        print(
+            f"未知的測試階段 / unknown pass: {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(PASS_NAMES)}",
+            file=sys.stderr,
+        )
         return 2
     _raise_on_sigterm()
     specs = pass_specs()
@@ -201,7 +212,9 @@ def main(argv: list[str]) -> int:
             except ClusterError as error:
                 print(error, file=sys.stderr)
                 counts = count_results(work_dir / "none.xml")
-                results.append(PassResult(name, 1, 0.0, counts, "PostgreSQL 無法啟動 / cluster failed"))
+                results.append(
+                    PassResult(name, 1, 0.0, counts, "PostgreSQL 無法啟動 / cluster failed")
+                )
             finally:
                 cluster.stop()
     total = time.monotonic() - started

@@ -4,6 +4,7 @@ the `menshen ingest` / `menshen detect` commands)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -50,7 +51,9 @@ def build_demo(home: Path, events: int = 40_000, days: int = 14) -> Path:
     os.environ["MENSHEN_HOME"] = str(home)
     dataset = home / "dataset"
     click.echo(f"1/6 合成資料 / synthetic world: {events} events, {days} days → {dataset}")
-    generate(dataset, seed=1, events=events, days=days)
+    # End the world yesterday: recent reports are still due, older ones show as overdue.
+    start = dt.date.today() - dt.timedelta(days=days)
+    generate(dataset, seed=1, events=events, days=days, start=start)
     click.echo("2/6 匯入 / ingest")
     _run(["ingest", str(dataset)])
     click.echo("3/6 偵測 / detect")

@@ -11,8 +11,7 @@ import pytest
 from menshen.detect.engine import Engine
 from menshen.detect.pipeline import build_context
 from menshen.detect.rule import Case, Rule
-from menshen.detect.rules import enumeration
-from menshen.detect.rules import load_rule
+from menshen.detect.rules import enumeration, load_rule
 from menshen.detect.settings import Settings
 from menshen.detect.testing import case_range, check_case, lookup, make_world
 

@@ -92,7 +92,9 @@ def test_staff_are_persons_and_person_ids_are_unique(db) -> None:
 
 
 def test_event_ids_are_unique_per_system_and_labelled_once(db) -> None:
-    n, distinct = db.execute("SELECT count(*), count(DISTINCT (system, event_id)) FROM access").fetchone()
+    n, distinct = db.execute(
+        "SELECT count(*), count(DISTINCT (system, event_id)) FROM access"
+    ).fetchone()
     assert n == distinct
     assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == n
     assert db.execute("SELECT count(*) FROM ev").fetchone()[0] == n  # every account is known
@@ -106,10 +108,20 @@ def test_staff_counts_scale_with_events() -> None:
 def test_the_agency_has_the_expected_shape(db) -> None:
     employment = {r[0] for r in db.execute("SELECT DISTINCT employment FROM staff").fetchall()}
     assert employment == {"permanent", "contract", "temporary"}
-    assert db.execute("SELECT count(*) FROM staff WHERE active_to::DATE < DATE '2026-10-05'").fetchone()[0] > 0
+    assert (
+        db.execute(
+            "SELECT count(*) FROM staff WHERE active_to::DATE < DATE '2026-10-05'"
+        ).fetchone()[0]
+        > 0
+    )
     sens = dict(db.execute("SELECT system, sensitivity FROM systems").fetchall())
     assert sens["RIS"] == "medium" and sens["LIQ"] == "high" and sens["CRS"] == "high"
-    purposes = {r[0]: r for r in db.execute("SELECT description, evidence_kind, scope, allowed_units FROM purposes").fetchall()}
+    purposes = {
+        r[0]: r
+        for r in db.execute(
+            "SELECT description, evidence_kind, scope, allowed_units FROM purposes"
+        ).fetchall()
+    }
     job = purposes["依民眾授權查詢勞保資料之求職登記表辦理"]
     assert job[1] == "job_seeker_registration"
     assert any(r[2] == "household" for r in purposes.values())
@@ -117,7 +129,9 @@ def test_the_agency_has_the_expected_shape(db) -> None:
     crs = db.execute("SELECT allowed_units FROM purposes WHERE purpose_code = 'C01'").fetchone()[0]
     assert crs and all(u.endswith("-HR-REG") for u in crs.split(";"))
     assert db.execute("SELECT count(*) FROM accounts WHERE account LIKE 'svc_%'").fetchone()[0] >= 1
-    assert db.execute("SELECT count(*) FROM accounts WHERE revoked_at IS NOT NULL").fetchone()[0] >= 1
+    assert (
+        db.execute("SELECT count(*) FROM accounts WHERE revoked_at IS NOT NULL").fetchone()[0] >= 1
+    )
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:

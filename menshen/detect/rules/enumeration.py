@@ -21,9 +21,8 @@ All the hits of a user on a day form one finding (`group_key`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import random
+from typing import TYPE_CHECKING
 
 import ibis
 
@@ -292,24 +291,31 @@ CASES: tuple[Case, ...] = (
     Case(
         "a list screen shows 40 people in a few minutes: incidental, not a look-up each",
         positive=False,
-        tables={
-            "access": _paced("l", "S06", _PEOPLE[:40], "2025-02-11 10:00", 5, action="list")
-        },
+        tables={"access": _paced("l", "S06", _PEOPLE[:40], "2025-02-11 10:00", 5, action="list")},
     ),
     Case(
         "a batch account works through a job-registration list whose records explain it",
         positive=False,
         tables={
             "access": _paced(
-                "b", "S06", _PEOPLE[:30], "2025-02-11 02:00", 2, purpose="LI01",
+                "b",
+                "S06",
+                _PEOPLE[:30],
+                "2025-02-11 02:00",
+                2,
+                purpose="LI01",
                 account="svc_batch_es01",
             ),
             "accounts": [
-                {"system": "LI", "account": "svc_batch_es01", "staff_id": "S06",
-                 "granted_at": "2024-01-01"}
+                {
+                    "system": "LI",
+                    "account": "svc_batch_es01",
+                    "staff_id": "S06",
+                    "granted_at": "2024-01-01",
+                }
             ],
             "records": _BATCH_RECORDS,
-        },  # fmt: skip
+        },
     ),
 )
 

@@ -15,9 +15,8 @@ rule's, not this one's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import random
+from typing import TYPE_CHECKING
 
 import ibis
 
@@ -203,11 +202,19 @@ CASES: tuple[Case, ...] = (
                 lookup("r3", "S02", _COUSIN, "2025-02-11 11:30", None, system="HR"),
             ],
             "persons": [
-                {"person_id": _SON, "name": "陳冠宇", "household_id": "HS2",
-                 "address_code": _S02_AREA},
-                {"person_id": _COUSIN, "name": "陳志強", "household_id": "H90",
-                 "address_code": _S02_AREA},
-            ],  # fmt: skip
+                {
+                    "person_id": _SON,
+                    "name": "陳冠宇",
+                    "household_id": "HS2",
+                    "address_code": _S02_AREA,
+                },
+                {
+                    "person_id": _COUSIN,
+                    "name": "陳志強",
+                    "household_id": "H90",
+                    "address_code": _S02_AREA,
+                },
+            ],
         },
         expect=("r1", "r2", "r3"),
     ),
@@ -221,11 +228,19 @@ CASES: tuple[Case, ...] = (
                 lookup("n3", "S02", "P12", "2025-02-11 10:00", "HR02"),
             ],
             "persons": [
-                {"person_id": _STRANGER, "name": "陳建宏", "household_id": "H91",
-                 "address_code": "6300100-099"},
-                {"person_id": _OUYANG, "name": "歐陽美華", "household_id": "H92",
-                 "address_code": _S02_AREA},
-            ],  # fmt: skip
+                {
+                    "person_id": _STRANGER,
+                    "name": "陳建宏",
+                    "household_id": "H91",
+                    "address_code": "6300100-099",
+                },
+                {
+                    "person_id": _OUYANG,
+                    "name": "歐陽美華",
+                    "household_id": "H92",
+                    "address_code": _S02_AREA,
+                },
+            ],
         },
     ),
     Case(
@@ -234,10 +249,15 @@ CASES: tuple[Case, ...] = (
         tables={
             "access": [lookup("k1", "S02", "P09", "2025-02-11 10:00", "HR01")],
             "records": [
-                {"record_id": "R-HH-9", "kind": "household_registration",
-                 "subject_id": person("P09"), "staff_id": "S02", "unit_id": "HH01",
-                 "opened_at": "2025-02-11 09:30"},
-            ],  # fmt: skip
+                {
+                    "record_id": "R-HH-9",
+                    "kind": "household_registration",
+                    "subject_id": person("P09"),
+                    "staff_id": "S02",
+                    "unit_id": "HH01",
+                    "opened_at": "2025-02-11 09:30",
+                },
+            ],
         },
     ),
     Case(

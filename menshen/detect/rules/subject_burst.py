@@ -217,7 +217,7 @@ CASES: tuple[Case, ...] = (
                     "unit_id": "ES01",
                     "opened_at": "2025-02-10 08:00",
                 },
-            ],  # fmt: skip
+            ],
         },
     ),
     Case(
@@ -238,16 +238,22 @@ CASES: tuple[Case, ...] = (
         positive=False,
         tables={
             "access": [
-                    lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
+                lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
                 for i, who in enumerate(("S05", "S06", "S07", "S09"))
             ],
             "staff": [
-                {"staff_id": "S09", "name": "蔡宜蓁", "unit_id": "ES01", "employment": "permanent",
-                 "supervisor_id": "S06", "active_from": "2020-01-01"}
+                {
+                    "staff_id": "S09",
+                    "name": "蔡宜蓁",
+                    "unit_id": "ES01",
+                    "employment": "permanent",
+                    "supervisor_id": "S06",
+                    "active_from": "2020-01-01",
+                }
             ],
             "accounts": [
                 {"system": "AD", "account": "s09", "staff_id": "S09", "granted_at": "2024-01-01"}
-            ],  # fmt: skip
+            ],
         },
         params={"burst_min_units": 2, "burst_min_users": 4},
     ),
@@ -256,16 +262,22 @@ CASES: tuple[Case, ...] = (
         positive=True,
         tables={
             "access": [
-                    lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
+                lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
                 for i, who in enumerate(("S05", "S06", "S07", "S09"))
             ],
             "staff": [
-                {"staff_id": "S09", "name": "蔡宜蓁", "unit_id": "ES01", "employment": "permanent",
-                 "supervisor_id": "S06", "active_from": "2020-01-01"}
+                {
+                    "staff_id": "S09",
+                    "name": "蔡宜蓁",
+                    "unit_id": "ES01",
+                    "employment": "permanent",
+                    "supervisor_id": "S06",
+                    "active_from": "2020-01-01",
+                }
             ],
             "accounts": [
                 {"system": "AD", "account": "s09", "staff_id": "S09", "granted_at": "2024-01-01"}
-            ],  # fmt: skip
+            ],
         },
         expect=("u0", "u1", "u2", "u3"),
         params={"burst_min_units": 1, "burst_min_users": 4},

@@ -64,7 +64,9 @@ def roc_datetime(moment: dt.datetime | None, seconds: bool = False) -> str:
     moment = local(moment)
     if moment is None:
         return ""
-    return f"{roc_date(moment)} {moment:%H:%M:%S}" if seconds else f"{roc_date(moment)} {moment:%H:%M}"
+    return (
+        f"{roc_date(moment)} {moment:%H:%M:%S}" if seconds else f"{roc_date(moment)} {moment:%H:%M}"
+    )
 
 
 def label(table: Mapping[str, tuple[str, str]], code: str) -> str:
@@ -233,12 +235,16 @@ def _agency_of(unit: Any) -> str:
     return top.name
 
 
-def _count_rows(rows: Iterable[Mapping[str, Any]], key: str, names: Mapping[str, str]) -> list[CountRow]:
+def _count_rows(
+    rows: Iterable[Mapping[str, Any]], key: str, names: Mapping[str, str]
+) -> list[CountRow]:
     out = []
     for row in rows or ():
         value = str(row.get(key) or "")
         name = str(row.get("name") or names.get(value) or value or "（未填）")
-        out.append(CountRow(value, name, int(row.get("count") or 0), int(row.get("explained") or 0)))
+        out.append(
+            CountRow(value, name, int(row.get("count") or 0), int(row.get("explained") or 0))
+        )
     return out
 
 
@@ -281,7 +287,7 @@ def from_report(report: Any, include_lookups: bool = True) -> ReportDocument:
     from menshen.web.accounts.models import Person
 
     items = list(
-        report.items.select_related("staff", "decided_by").prefetch_related(
+        report.items.select_related("staff_person", "decided_by").prefetch_related(
             "requests__requested_by"
         )
     )
@@ -310,8 +316,12 @@ def from_report(report: Any, include_lookups: bool = True) -> ReportDocument:
     summary = report.summary or {}
     entries = [_entry(item, names) for item in items]
     history = [
-        HistoryEntry(at=event.at, actor=_name(event.actor) or "系統 system", action=event.action,
-                     comment=event.comment)
+        HistoryEntry(
+            at=event.at,
+            actor=_name(event.actor) or "系統 system",
+            action=event.action,
+            comment=event.comment,
+        )
         for event in report.events.select_related("actor").order_by("at", "id")
     ]
     submitted_by, approved_by = report.submitted_by, report.approved_by
@@ -324,12 +334,18 @@ def from_report(report: Any, include_lookups: bool = True) -> ReportDocument:
         lookup_count=report.lookup_count,
         explained_count=report.explained_count,
         reviewer=Signature(
-            "單位主管（審核）", "Reviewer", _name(submitted_by),
-            getattr(submitted_by, "title", "") or "", report.submitted_at,
+            "單位主管（審核）",
+            "Reviewer",
+            _name(submitted_by),
+            getattr(submitted_by, "title", "") or "",
+            report.submitted_at,
         ),
         approver=Signature(
-            "稽核主管（批核）", "Approver", _name(approved_by),
-            getattr(approved_by, "title", "") or "", report.approved_at,
+            "稽核主管（批核）",
+            "Approver",
+            _name(approved_by),
+            getattr(approved_by, "title", "") or "",
+            report.approved_at,
         ),
         by_staff=_count_rows(summary.get("by_staff", []), "staff_id", names),
         by_system=_count_rows(summary.get("by_system", []), "system", {}),

@@ -39,23 +39,23 @@ class _Styles:
         doc.automaticstyles.addElement(self.wrap)
 
         datetime_format = number.DateStyle(name="iso-datetime")
-        for element in (
+        for part in (
             number.Year(style="long"), number.Text(text="-"), number.Month(style="long"),
             number.Text(text="-"), number.Day(style="long"), number.Text(text=" "),
             number.Hours(style="long"), number.Text(text=":"), number.Minutes(style="long"),
             number.Text(text=":"), number.Seconds(style="long"),
         ):  # fmt: skip
-            datetime_format.addElement(element)
+            datetime_format.addElement(part)
         doc.automaticstyles.addElement(datetime_format)
         self.datetime = Style(name="datetime", family="table-cell", datastylename="iso-datetime")
         doc.automaticstyles.addElement(self.datetime)
 
         date_format = number.DateStyle(name="iso-date")
-        for element in (
+        for part in (
             number.Year(style="long"), number.Text(text="-"), number.Month(style="long"),
             number.Text(text="-"), number.Day(style="long"),
         ):  # fmt: skip
-            date_format.addElement(element)
+            date_format.addElement(part)
         doc.automaticstyles.addElement(date_format)
         self.date = Style(name="date", family="table-cell", datastylename="iso-date")
         doc.automaticstyles.addElement(self.date)
@@ -85,12 +85,16 @@ def _cell(value: Cell, styles: _Styles, style: Style | None = None) -> TableCell
         cell.addElement(P(text=value.strftime("%Y-%m-%d %H:%M:%S")))
         return cell
     if isinstance(value, dt.date):
-        cell = TableCell(valuetype="date", datevalue=value.isoformat(), stylename=style or styles.date)
+        cell = TableCell(
+            valuetype="date", datevalue=value.isoformat(), stylename=style or styles.date
+        )
         cell.addElement(P(text=value.isoformat()))
         return cell
     if isinstance(value, int | float):
-        cell = TableCell(valuetype="float", value=value, stylename=style) if style else TableCell(
-            valuetype="float", value=value
+        cell = (
+            TableCell(valuetype="float", value=value, stylename=style)
+            if style
+            else TableCell(valuetype="float", value=value)
         )
         cell.addElement(P(text=str(value)))
         return cell
@@ -98,7 +102,9 @@ def _cell(value: Cell, styles: _Styles, style: Style | None = None) -> TableCell
     lines = text.split("\n")
     if style is None and len(lines) > 1:
         style = styles.wrap
-    cell = TableCell(valuetype="string", stylename=style) if style else TableCell(valuetype="string")
+    cell = (
+        TableCell(valuetype="string", stylename=style) if style else TableCell(valuetype="string")
+    )
     for line in lines:
         cell.addElement(P(text=line))
     return cell
@@ -108,7 +114,7 @@ class _RawXml(element.Text):
     """Pre-serialised table rows. odfpy builds a Python object per cell and attribute, which
     takes ~20 s for a 20,000-row sheet; the data rows are written as XML text instead."""
 
-    def toXml(self, level: int, f: Any) -> None:  # noqa: N802 (odfpy's name)
+    def toXml(self, level: int, f: Any) -> None:  # odfpy's method name
         f.write(self.data)
 
 

@@ -221,9 +221,7 @@ def _spot_checks(doc: ReportDocument) -> str:
 
 
 def _exchanges_inline(entry: ReviewEntry) -> str:
-    return "".join(
-        f"<br>問 Q：{_p(x.question)}<br>答 A：{_p(x.answer)}" for x in entry.exchanges
-    )
+    return "".join(f"<br>問 Q：{_p(x.question)}<br>答 A：{_p(x.answer)}" for x in entry.exchanges)
 
 
 def _history(doc: ReportDocument) -> str:
@@ -255,7 +253,9 @@ def _signature_cell(sig: Signature) -> str:
 
 def _signatures(doc: ReportDocument) -> str:
     returned = (
-        f"<p>退回意見 Return comment：{escape(doc.return_comment)}</p>" if doc.return_comment else ""
+        f"<p>退回意見 Return comment：{escape(doc.return_comment)}</p>"
+        if doc.return_comment
+        else ""
     )
     hashes = (
         f"<p class='hash'>證據鏈雜湊 Evidence-chain hash：{_p(doc.approved_chain_hash or doc.chain_hash)}"
@@ -284,9 +284,7 @@ def report_html(doc: ReportDocument) -> str:
         f"<p class='agency'>{escape(doc.agency)}</p>"
         f"<h1>稽核日報表</h1><p class='agency'>{escape(doc.unit_name)}"
         f"（{escape(doc.unit_id)}）　報表日期 {escape(doc.roc_report_date)}　"
-        f"狀態 {escape(doc.status_label)}</p>"
-        + "".join(sections)
-        + "</body></html>"
+        f"狀態 {escape(doc.status_label)}</p>" + "".join(sections) + "</body></html>"
     )
 
 
@@ -305,5 +303,7 @@ def render_pdf(report: Any) -> bytes:
     """The report as PDF. Takes a ReportDocument or the web app's Report model instance."""
     from menshen.web.exports.document import from_report
 
-    doc = report if isinstance(report, ReportDocument) else from_report(report, include_lookups=False)
+    doc = (
+        report if isinstance(report, ReportDocument) else from_report(report, include_lookups=False)
+    )
     return render_document(doc)[0]

@@ -31,7 +31,10 @@ EVIDENCE = (
     ("未見該民眾之求職登記紀錄", "No job-seeker registration record for this person"),
     ("查詢時間為星期六 09:12，非辦公日", "Looked up on Saturday 09:12, not a workday"),
     ("查詢對象與承辦人同姓且住址同一區", "Same surname and address area as the staff member"),
-    ("同日查詢 39 名不同民眾，為本人平日之 8 倍", "39 different people in one day, 8x own baseline"),
+    (
+        "同日查詢 39 名不同民眾，為本人平日之 8 倍",
+        "39 different people in one day, 8x own baseline",
+    ),
 )
 SYSTEMS = (("HR", "戶役政資訊系統"), ("LI", "勞保資料查詢"), ("PR", "警政資訊系統"))
 
@@ -53,7 +56,11 @@ def sample_document(
         staff_id, staff_name = rng.choice(staff)
         first = start + dt.timedelta(minutes=rng.randrange(600))
         is_finding = number < findings
-        zh, en = zip(*rng.sample(EVIDENCE, 2), strict=True) if is_finding else (("本人承辦之案件",), ("own record",))
+        zh, en = (
+            zip(*rng.sample(EVIDENCE, 2), strict=True)
+            if is_finding
+            else (("本人承辦之案件",), ("own record",))
+        )
         asked = number == 0
         entries.append(
             ReviewEntry(
@@ -71,14 +78,23 @@ def sample_document(
                 evidence_zh=tuple(zh),
                 evidence_en=tuple(en),
                 status="justified" if number % 3 else "improper",
-                reason=f"第 {number + 1} 項：經查有公務需要" if number % 3 else "無公務需要，移送政風室",
+                reason=f"第 {number + 1} 項：經查有公務需要"
+                if number % 3
+                else "無公務需要，移送政風室",
                 decided_by=reviewer,
                 decided_at=first + dt.timedelta(days=1),
                 exchanges=(
-                    Exchange(reviewer, first + dt.timedelta(hours=20), "請說明查詢目的",
-                             first + dt.timedelta(hours=22), "民眾臨櫃詢問，尚未建檔"),
-                ) if asked else (),
-            )  # fmt: skip
+                    Exchange(
+                        reviewer,
+                        first + dt.timedelta(hours=20),
+                        "請說明查詢目的",
+                        first + dt.timedelta(hours=22),
+                        "民眾臨櫃詢問，尚未建檔",
+                    ),
+                )
+                if asked
+                else (),
+            )
         )
     rows = []
     for index in range(lookups):
@@ -111,8 +127,13 @@ def sample_document(
         lookup_count=lookups,
         explained_count=explained,
         reviewer=Signature("單位主管（審核）", "Reviewer", reviewer, "課長", submitted),
-        approver=Signature("稽核主管（批核）", "Approver", approver, "秘書", submitted + dt.timedelta(hours=3)),
-        by_staff=[CountRow(s, n, lookups // len(staff), max(lookups // len(staff) - 1, 0)) for s, n in staff],
+        approver=Signature(
+            "稽核主管（批核）", "Approver", approver, "秘書", submitted + dt.timedelta(hours=3)
+        ),
+        by_staff=[
+            CountRow(s, n, lookups // len(staff), max(lookups // len(staff) - 1, 0))
+            for s, n in staff
+        ],
         by_system=[CountRow(code, name, lookups // 3, lookups // 3) for code, name in SYSTEMS],
         by_purpose=[CountRow("P01", "依民眾授權查詢勞保資料之求職登記表辦理", lookups, explained)],
         findings=[e for e in entries if e.kind == "finding"],
@@ -121,7 +142,9 @@ def sample_document(
         history=[
             HistoryEntry(start + dt.timedelta(hours=20), "系統 system", "built"),
             HistoryEntry(submitted, reviewer, "submitted"),
-            HistoryEntry(submitted + dt.timedelta(hours=1), approver, "returned", "請補充第 1 項理由"),
+            HistoryEntry(
+                submitted + dt.timedelta(hours=1), approver, "returned", "請補充第 1 項理由"
+            ),
             HistoryEntry(submitted + dt.timedelta(hours=2), reviewer, "submitted"),
             HistoryEntry(submitted + dt.timedelta(hours=3), approver, "approved"),
         ],

@@ -77,7 +77,11 @@ def summary_sheet(doc: ReportDocument) -> Sheet:
     return Sheet(
         "摘要 Summary",
         [
-            Block(header=("項目 Item", "內容 Value"), rows=facts, title="稽核日報表 Audit daily report"),
+            Block(
+                header=("項目 Item", "內容 Value"),
+                rows=facts,
+                title="稽核日報表 Audit daily report",
+            ),
             _count_block("依承辦人 By staff member", doc.by_staff),
             _count_block("依系統 By system", doc.by_system),
             _count_block("依查詢事由 By stated purpose", doc.by_purpose),

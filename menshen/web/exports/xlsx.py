@@ -47,7 +47,9 @@ def _value(ws: Any, value: Cell, bold: bool = False, fill: bool = False) -> Writ
 def _plain(ws: Any, value: Cell) -> Any:
     """Data cells: plain values are ~5x faster to stream than styled cells; datetimes get
     openpyxl's default date-time format; only text that needs care gets a styled cell."""
-    if isinstance(value, str) and (value.startswith("=") or "\n" in value or _needs_cleaning(value)):
+    if isinstance(value, str) and (
+        value.startswith("=") or "\n" in value or _needs_cleaning(value)
+    ):
         return _value(ws, value)
     return value
 

@@ -215,7 +215,7 @@ class ReportEvent(models.Model):
         DECIDED = "decided", _("Decided an item")
         ASKED = "asked", _("Asked the staff member to explain")
         ANSWERED = "answered", _("Staff member answered")
-        SUBMITTED = "submitted", _("Submitted for approval")
+        SUBMITTED = "submitted", _("Submitted online for approval")
         RETURNED = "returned", _("Returned")
         APPROVED = "approved", _("Approved")
         ESCALATED = "escalated", _("Overdue: escalated")

@@ -1,0 +1,328 @@
+"""The evidence store: idempotent ingest, conflicts, reference versions, verify, snapshots,
+locking and recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import run
+from datasets import ACCESS_HEADER, access_rows, make_dataset, write_csv
+
+from menshen.store import Store, StoreBusy
+from menshen.store.manifest import entry_hash, read_manifest
+from menshen.store.verify import verify_store
+
+
+def test_ingest_then_reingest_adds_nothing(dataset: Path, home: Path) -> None:
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 0, output
+    assert "已提交批次 / committed batch: 000001-ingest-" in output
+    assert "讀取 read 300, 保留 kept 300" in output
+    before = (home / "manifest.jsonl").read_bytes()
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 0
+    assert "nothing new" in output
+    assert "重複略過 duplicates 300" in output
+    assert (home / "manifest.jsonl").read_bytes() == before
+    assert Store(home).snapshot().rows == 300
+
+
+def test_new_rows_are_appended_and_old_ones_skipped(dataset: Path, home: Path) -> None:
+    run("ingest", dataset, "--home", home)
+    rows = access_rows(300, seed=1) + access_rows(50, seed=2, start=300)
+    write_csv(dataset / "access.csv", ACCESS_HEADER, rows)
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 0
+    assert "保留 kept 50" in output and "重複略過 duplicates 300" in output
+    snap = Store(home).snapshot()
+    assert [b["rows"] for b in snap.batches] == [300, 50]
+    assert snap.batches[1]["prev_hash"] == snap.batches[0]["hash"]
+
+
+def test_changed_event_is_a_conflict_and_never_overwrites(dataset: Path, home: Path) -> None:
+    run("ingest", dataset, "--home", home)
+    rows = access_rows(300, seed=1)
+    rows[9][3] = "someone-else"  # the account of E0000009 changes
+    write_csv(dataset / "access.csv", ACCESS_HEADER, rows)
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 4
+    assert "衝突 conflicts 1" in output
+    assert "access.csv:11:event_id 'E0000009' — 與證據庫中同一系統、同一事件編號的紀錄內容不同" in output
+    assert "000001-ingest-" in output  # names the batch holding the stored version
+    snap = Store(home).snapshot()
+    stored = [r for p in snap.access_files for r in pq.read_table(p).to_pylist()]
+    assert [r["account"] for r in stored if r["event_id"] == "E0000009"] != ["someone-else"]
+    assert len(stored) == 300
+
+
+def test_reference_tables_are_versioned_only_when_they_change(dataset: Path, home: Path) -> None:
+    run("ingest", dataset, "--home", home)
+    first = Store(home).snapshot().reference("units")
+    # Same content in another row order: the same version.
+    lines = (dataset / "units.csv").read_text(encoding="utf-8").splitlines()
+    (dataset / "units.csv").write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    code, output = run("ingest", dataset, "--home", home)
+    assert "nothing new" in output
+    with (dataset / "units.csv").open("a", encoding="utf-8") as handle:
+        handle.write("U3,政風室,U1\n")
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 0
+    snap = Store(home).snapshot()
+    assert len(snap.batches) == 2
+    latest = snap.reference("units")
+    assert latest != first
+    assert pq.read_table(latest).column("name").to_pylist()[-1] == "政風室"
+    assert snap.reference("staff") == Store(home).snapshot().reference("staff")
+    assert "batches/000001-" in str(snap.reference("staff"))
+
+
+def test_reference_types_follow_the_architecture(dataset: Path, home: Path) -> None:
+    run("ingest", dataset, "--home", home)
+    snap = Store(home).snapshot()
+    staff = pq.read_schema(snap.reference("staff"))
+    assert staff.field("active_from").type == pa.date32()
+    accounts = pq.read_schema(snap.reference("accounts"))
+    assert accounts.field("granted_at").type == pa.timestamp("us")
+    purposes = pq.read_schema(snap.reference("purposes"))
+    assert purposes.field("window_before_days").type == pa.int64()
+    access = pq.read_schema(snap.access_files[0])
+    assert access.field("occurred_at").type == pa.timestamp("us")
+    assert access.field("occurred_date").type == pa.date32()
+    assert access.field("subject_id_valid").type == pa.bool_()
+    assert all("/access/date=" in str(p) for p in snap.access_files)
+
+
+def test_snapshot_access_files_between_dates(dataset: Path, home: Path) -> None:
+    import datetime as dt
+
+    run("ingest", dataset, "--home", home)
+    snap = Store(home).snapshot()
+    assert len(snap.access_files) == 5  # 2025-03-03 .. 07
+    picked = snap.access_files_between(dt.date(2025, 3, 4), dt.date(2025, 3, 5))
+    assert sorted(p.parent.name for p in picked) == ["date=2025-03-04", "date=2025-03-05"]
+    assert snap.date_range() == (dt.date(2025, 3, 3), dt.date(2025, 3, 7))
+
+
+def test_write_derived_commits_a_detect_batch(dataset: Path, home: Path) -> None:
+    store = Store(home)
+    run("ingest", dataset, "--home", home)
+    findings = pa.table({"finding_id": ["f1"], "report_date": pa.array([None], pa.date32())})
+    store.write_derived({"findings": findings}, source="detect 2025-03-03..2025-03-07")
+    snap = store.snapshot()
+    assert snap.batches[-1]["kind"] == "detect"
+    [path] = snap.derived("findings")
+    assert pq.read_table(path).equals(findings)
+    assert snap.derived("explanations") == []
+    assert verify_store(home).ok
+
+
+# --- verify -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_batches(dataset: Path, home: Path) -> Path:
+    run("ingest", dataset, "--home", home)
+    write_csv(dataset / "access.csv", ACCESS_HEADER, access_rows(20, seed=3, start=1000))
+    run("ingest", dataset, "--home", home)
+    assert len(read_manifest(home)) == 2
+    return home
+
+
+def test_verify_passes_on_a_clean_store(two_batches: Path) -> None:
+    code, output = run("verify", "--home", two_batches)
+    assert code == 0
+    assert "證據庫完整 / store intact: 2 個批次 batches" in output
+
+
+def _second_batch(home: Path) -> str:
+    return read_manifest(home)[1]["batch_id"]
+
+
+def test_verify_names_the_batch_of_a_flipped_byte(two_batches: Path) -> None:
+    batch = _second_batch(two_batches)
+    target = next((two_batches / "batches" / batch).rglob("*.parquet"))
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert f"batch {batch}: 檔案遭修改（SHA-256 不符）/ altered file" in output
+    assert target.relative_to(two_batches).as_posix() in output
+
+
+def test_verify_names_a_deleted_file(two_batches: Path) -> None:
+    batch = read_manifest(two_batches)[0]["batch_id"]
+    target = two_batches / "batches" / batch / "ref" / "staff.parquet"
+    target.unlink()
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert f"batch {batch}: 檔案遺失 / missing file batches/{batch}/ref/staff.parquet" in output
+
+
+def test_verify_names_an_added_file_and_an_added_batch(two_batches: Path) -> None:
+    batch = _second_batch(two_batches)
+    (two_batches / "batches" / batch / "access" / "extra.parquet").write_bytes(b"PAR1")
+    (two_batches / "batches" / "000003-ingest-deadbeef").mkdir()
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert f"batch {batch}: 多出的檔案 / extra file batches/{batch}/access/extra.parquet" in output
+    assert "batch 000003-ingest-deadbeef: 多出的批次" in output
+
+
+def test_verify_detects_an_edited_manifest(two_batches: Path) -> None:
+    path = two_batches / "manifest.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["rows"] += 1
+    lines[0] = json.dumps(first, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert f"batch {first['batch_id']}: 清單內容遭修改（hash 不符）" in output
+
+
+def test_verify_detects_an_edit_that_recomputes_the_line_hash(two_batches: Path) -> None:
+    path = two_batches / "manifest.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["source"] = "/elsewhere"
+    first["hash"] = entry_hash(first)
+    lines[0] = json.dumps(first, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    second = _second_batch(two_batches)
+    assert f"batch {second}: 雜湊鏈斷裂" in output
+
+
+def test_verify_detects_reordered_batches(two_batches: Path) -> None:
+    path = two_batches / "manifest.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[1], lines[0]]) + "\n", encoding="utf-8")
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert "順序錯誤" in output and "out of order" in output
+
+
+def test_verify_reports_a_corrupt_manifest_line(two_batches: Path) -> None:
+    path = two_batches / "manifest.jsonl"
+    path.write_text(path.read_text(encoding="utf-8")[:-20] + "\n", encoding="utf-8")
+    code, output = run("verify", "--home", two_batches)
+    assert code == 1
+    assert "manifest.jsonl:2: 不是有效的 JSON" in output
+
+
+def test_status_prints_batches_rows_and_dates(two_batches: Path) -> None:
+    code, output = run("status", "--home", two_batches)
+    assert code == 0
+    assert "批次 / batches: 2" in output
+    assert "查詢紀錄 / look-ups: 320" in output
+    assert "日期範圍 / date range: 2025-03-03 – 2025-03-07" in output
+
+
+# --- crash safety, locking, snapshots ----------------------------------------------------
+
+
+def test_a_crash_just_before_the_manifest_rename_leaves_the_store_as_before(
+    dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(home)
+    run("ingest", dataset, "--home", home)
+    before = (home / "manifest.jsonl").read_bytes()
+    write_csv(dataset / "access.csv", ACCESS_HEADER, access_rows(10, seed=5, start=5000))
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr("menshen.store.store.os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest(dataset)
+    monkeypatch.undo()
+    assert (home / "manifest.jsonl").read_bytes() == before
+    leftovers = [p for p in (home / "batches").iterdir() if (p / ".pending").exists()]
+    assert len(leftovers) == 1  # moved into place, never committed
+    result = verify_store(home)
+    assert result.ok and "interrupted" in " ".join(result.notes)
+    assert store.snapshot().rows == 300
+    report = store.ingest(dataset)  # recovers, then commits
+    assert report.batch_id and report.files[0].kept == 10
+    assert not leftovers[0].exists()
+    assert verify_store(home).ok
+
+
+def test_no_wait_on_a_busy_store_exits_5(dataset: Path, home: Path) -> None:
+    store = Store(home)
+    with store.writer():
+        code, output = run("ingest", dataset, "--home", home, "--no-wait")
+        with pytest.raises(StoreBusy):
+            store.ingest(dataset, wait=False)
+    assert code == 5
+    assert "證據庫忙碌中" in output and "busy" in output
+    assert store.snapshot().batches == ()
+
+
+def test_a_waiting_ingest_says_so_and_runs_after_the_lock_is_released(
+    dataset: Path, home: Path
+) -> None:
+    store = Store(home)
+    messages: list[str] = []
+    results: list[object] = []
+    with store.writer():
+        worker = threading.Thread(
+            target=lambda: results.append(store.ingest(dataset, on_wait=lambda: messages.append("wait")))
+        )
+        worker.start()
+        time.sleep(0.5)
+        assert messages == ["wait"] and not results
+    worker.join(60)
+    assert results and store.snapshot().rows == 300
+
+
+def test_two_concurrent_ingests_are_serialised(tmp_path: Path, home: Path) -> None:
+    first = make_dataset(tmp_path / "a", events=3000, seed=1)
+    second = make_dataset(tmp_path / "b", events=3000, seed=1)
+    write_csv(second / "access.csv", ACCESS_HEADER, access_rows(3000, seed=9, start=100_000))
+    env = dict(os.environ, PYTHONPATH=str(Path.cwd()))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "menshen.cli", "ingest", str(folder), "--home", str(home)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for folder in (first, second)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    entries = read_manifest(home)
+    assert [e["seq"] for e in entries] == [1, 2]
+    assert sum(e["rows"] for e in entries) == 6000
+    assert verify_store(home).ok
+
+
+def test_a_reader_snapshot_is_unaffected_by_a_later_ingest(dataset: Path, home: Path) -> None:
+    store = Store(home)
+    store.ingest(dataset)
+    snap = store.snapshot()
+    files = list(snap.access_files)
+    write_csv(dataset / "access.csv", ACCESS_HEADER, access_rows(40, seed=4, start=9000))
+    store.ingest(dataset)
+    assert snap.access_files == files
+    assert sum(pq.read_metadata(p).num_rows for p in snap.access_files) == 300
+    assert store.snapshot().rows == 340
+
+
+def test_store_does_not_create_anything_until_written(home: Path) -> None:
+    snap = Store(home).snapshot()
+    assert snap.batches == () and snap.chain_hash is None and snap.reference("staff") is None
+    assert not home.exists()

@@ -1,0 +1,148 @@
+"""The review flow through the web pages, as a reviewer, a staff member and an approver
+click through it; and zh-Hant by default with English switchable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.test import Client
+from django.urls import reverse
+
+from menshen.web.reports.models import ExplanationRequest, Report, ReviewItem
+
+from webcast import CastTestCase, password_of
+
+LOCALE = (
+    Path(__file__).resolve().parents[2] / "menshen" / "web" / "locale" / "zh_Hant" / "LC_MESSAGES"
+)
+
+
+class FlowTests(CastTestCase):
+    def decide(self, client: Client, key: str, decision: str, reason: str = "業務需要"):
+        item = self.item(key)
+        return client.post(
+            reverse("reports:decide", args=[self.report.pk, item.pk]),
+            {"decision": decision, "reason": reason},
+        )
+
+    def test_the_report_page_puts_findings_first_with_evidence_and_decision_buttons(self) -> None:
+        response = self.client_for("chief1").get(reverse("reports:detail", args=[self.report.pk]))
+        text = response.content.decode()
+        assert "戶籍課" in text and "114年3月3日" in text
+        first_finding = text.index('data-kind="finding"')
+        assert first_finding < text.index('data-kind="spot_check"') < text.index("摘要")
+        assert "未見該民眾之業務案件紀錄" in text
+        item = self.item("f-clerk1-a")
+        for testid in ("decide-justified", "decide-ask", "decide-improper", "reason"):
+            assert f'data-testid="{testid}-{item.pk}"' in text
+        # the reviewer's own look-up has no decision form for them
+        own = self.item("f-chief1-c")
+        assert f'data-testid="decide-form-{own.pk}"' not in text
+        assert 'data-testid="submit-report" disabled' in text
+
+    def test_a_full_review_ask_answer_submit_return_and_approve(self) -> None:
+        chief, head, clerk2 = (
+            self.client_for("chief1"),
+            self.client_for("head"),
+            self.client_for("clerk2"),
+        )
+        self.decide(chief, "f-clerk1-a", "justified")
+        self.decide(chief, "f-clerk2-b", "ask", "請說明為何查詢此人")
+        self.decide(head, "f-chief1-c", "justified")
+        spot = ReviewItem.objects.get(report=self.report, kind="spot_check")
+        chief.post(
+            reverse("reports:decide", args=[self.report.pk, spot.pk]),
+            {"decision": "justified", "reason": "抽查相符"},
+        )
+        # not yet: one item waits for the staff member
+        chief.post(reverse("reports:submit", args=[self.report.pk]))
+        assert Report.objects.get(pk=self.report.pk).status == "open"
+        inbox = clerk2.get(reverse("investigations:inbox")).content.decode()
+        assert "請說明為何查詢此人" in inbox
+        request = ExplanationRequest.objects.get(staff=self.people["clerk2"])
+        clerk2.post(reverse("investigations:answer", args=[request.pk]), {"answer": "民眾電話申請"})
+        page = chief.get(reverse("reports:detail", args=[self.report.pk])).content.decode()
+        assert "民眾電話申請" in page
+        self.decide(chief, "f-clerk2-b", "justified", "說明合理")
+        chief.post(reverse("reports:submit", args=[self.report.pk]))
+        assert Report.objects.get(pk=self.report.pk).status == "submitted"
+
+        auditor = self.client_for("auditor")
+        auditor.post(
+            reverse("reports:return", args=[self.report.pk]), {"comment": "請補充抽查說明"}
+        )
+        assert Report.objects.get(pk=self.report.pk).status == "returned"
+        assert (
+            "請補充抽查說明"
+            in chief.get(reverse("reports:detail", args=[self.report.pk])).content.decode()
+        )
+        chief.post(reverse("reports:submit", args=[self.report.pk]))
+
+        # approving needs the password again
+        auditor.post(reverse("reports:approve", args=[self.report.pk]), {"password": "wrong"})
+        assert Report.objects.get(pk=self.report.pk).status == "submitted"
+        auditor.post(
+            reverse("reports:approve", args=[self.report.pk]), {"password": password_of("auditor")}
+        )
+        report = Report.objects.get(pk=self.report.pk)
+        assert report.status == "approved" and report.approved_by == self.people["auditor"]
+        history = auditor.get(reverse("reports:detail", args=[self.report.pk])).content.decode()
+        for label in ("線上送審", "退回", "批核", "請承辦人說明", "承辦人已說明"):
+            assert label in history
+        assert 'data-testid="approved-lock"' in history
+        assert 'data-testid="decide-form-' not in history
+
+    def test_the_look_up_list_is_paged_and_filtered(self) -> None:
+        client = self.client_for("chief1")
+        url = reverse("reports:lookups", args=[self.report.pk])
+        response = client.get(url)
+        assert response.context["page"].paginator.count == 125
+        assert len(response.context["page"].object_list) == 50
+        assert client.get(url, {"staff": "clerk2"}).context["page"].paginator.count == 61
+        assert client.get(url, {"explained": "no"}).context["page"].paginator.count == 4
+        assert client.get(url, {"explained": "flagged"}).context["page"].paginator.count == 4
+        third = client.get(url, {"page": 3})
+        assert len(third.context["page"].object_list) == 25
+
+    def test_the_look_up_list_runs_a_fixed_number_of_queries(self) -> None:
+        client = self.client_for("chief1")
+        url = reverse("reports:lookups", args=[self.report.pk])
+        client.get(url)
+        with self.assertNumQueries(10):
+            client.get(url, {"page": 2})
+
+    def test_exports_are_offered_and_logged(self) -> None:
+        client = self.client_for("chief1")
+        response = client.get(reverse("reports:export", args=[self.report.pk, "pdf"]))
+        assert response.status_code in (200, 503)
+        if response.status_code == 200:
+            assert response["Content-Type"] == "application/pdf"
+            assert response.content.startswith(b"%PDF")
+            from menshen.web.privacy.models import AccessLog
+
+            assert AccessLog.objects.filter(action="export", report=self.report).exists()
+        assert (
+            client.get(reverse("reports:export", args=[self.report.pk, "doc"])).status_code == 404
+        )
+
+
+class LanguageTests(CastTestCase):
+    def test_pages_are_in_traditional_chinese_by_default(self) -> None:
+        text = Client().get(reverse("accounts:login")).content.decode()
+        assert 'lang="zh-Hant-TW"' in text and "登入" in text and "帳號" in text
+
+    def test_english_is_one_click_away(self) -> None:
+        client = self.client_for("chief1")
+        client.post(reverse("set_language"), {"language": "en", "next": "/"})
+        text = client.get(reverse("reports:detail", args=[self.report.pk])).content.decode()
+        assert "Findings to decide" in text and "Submit online for approval" in text
+        assert "no business record for this person" in text  # evidence in English too
+
+    def test_every_message_has_a_translation_and_the_compiled_catalogue_is_current(self) -> None:
+        po = (LOCALE / "django.po").read_text(encoding="utf-8")
+        empty = re.findall(r'msgid "(.+)"\nmsgstr ""\n\n', po)
+        assert not empty, f"untranslated: {empty[:5]}"
+        assert "#, fuzzy" not in po
+        mo = LOCALE / "django.mo"
+        assert mo.exists() and mo.stat().st_mtime >= (LOCALE / "django.po").stat().st_mtime - 1
