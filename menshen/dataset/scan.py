@@ -197,7 +197,9 @@ def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
         if count:
             first = chunk.find(b"\n")
             last = chunk.rfind(b"\n")
-            max_line = max(max_line, size + first - last_newline, _longest_inside(chunk, first, last))
+            max_line = max(
+                max_line, size + first - last_newline, _longest_inside(chunk, first, last)
+            )
             last_newline = size + last
             lines += count
         quotes += chunk.count(b'"')

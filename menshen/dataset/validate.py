@@ -4,8 +4,8 @@ The chunk is an Arrow table of strings (empty cell = '') with `__line` (physical
 for look-ups, `__valid` (subject id checksum from menshen.ids.valid_mask). The SELECT yields
 the normalised, typed columns of docs/architecture.md, `source_line`, and `problems`: NULL
 for a usable row, else a list of "column\\x1fvalue\\x1freason" strings — every problem of the
-row, not only the first. Raw cells are kept (`raw_<column>`) only for rows with problems, for
-the quarantine file.
+row, not only the first. The cells of failing rows, as read, come from `raw_sql` (for the
+quarantine file).
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ from __future__ import annotations
 from menshen.dataset.schema import Column, FileSpec
 
 SEP = "\x1f"
-TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?"
-TS_OR_DATE_RE = (
-    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?"
-)
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 TRUE_WORDS = ("1", "true", "yes", "y", "t")
 FALSE_WORDS = ("0", "false", "no", "n", "f")
@@ -45,16 +41,36 @@ def _raw(col: Column, present: set[str]) -> str:
     return q(col.name) if col.name in present else "''"
 
 
+def timestamp_expr(text: str, time_required: bool) -> str:
+    """ISO 8601 → naive Asia/Taipei wall-clock TIMESTAMP, NULL when unparseable.
+
+    A cheap shape test (YYYY-MM-DD[T ]HH:MM…) refuses what DuckDB's lenient cast would take
+    (2025/03/03, 3/3/2025); the cast checks the rest (month 13, 30 February). Values with an
+    offset (Z, +08:00, -0500) are cast in UTC (the connection's time zone) and moved to
+    Taipei time: UTC+8 all year, without daylight saving since 1980."""
+    shape = (
+        f"substr({text}, 5, 1) = '-' AND substr({text}, 8, 1) = '-' "
+        f"AND substr({text}, 11, 1) IN ('T', ' ') AND substr({text}, 14, 1) = ':' "
+        f"AND length({text}) BETWEEN 16 AND 40"
+    )
+    if not time_required:
+        shape = f"(({shape}) OR (length({text}) = 10 AND substr({text}, 5, 1) = '-'))"
+    tail = f"substr({text}, 17)"
+    has_offset = f"(ends_with({text}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-'))"
+    return (
+        f"CASE WHEN NOT ({shape}) THEN NULL WHEN {has_offset} "
+        f"THEN try_cast(replace({text}, ',', '.') AS TIMESTAMPTZ)::TIMESTAMP + INTERVAL 8 HOUR "
+        f"ELSE try_cast(replace({text}, ',', '.') AS TIMESTAMP) END"
+    )
+
+
 def typed_expr(col: Column, raw: str, access: bool = False) -> str:
-    trimmed = f"trim({raw})"
+    """The typed value of a cell; `raw` is the cell already trimmed."""
+    trimmed = raw
     if col.type == "id":
         return f"nullif(upper({trimmed}), '')"
     if col.type == "timestamp":
-        pattern = TS_RE if access else TS_OR_DATE_RE
-        return (
-            f"CASE WHEN regexp_full_match({trimmed}, {lit(pattern)}) "
-            f"THEN try_cast(replace({trimmed}, ',', '.') AS TIMESTAMPTZ)::TIMESTAMP END"
-        )
+        return timestamp_expr(trimmed, time_required=access)
     if col.type == "date":
         return (
             f"CASE WHEN regexp_full_match({trimmed}, {lit(DATE_RE)}) "
@@ -77,99 +93,70 @@ def typed_expr(col: Column, raw: str, access: bool = False) -> str:
     return f"nullif({trimmed}, '')"
 
 
-def problem_exprs(col: Column, raw: str, typed: str) -> list[str]:
-    trimmed = f"trim({raw})"
+def problem_checks(col: Column, raw: str, typed: str) -> list[tuple[str, str]]:
+    """(condition, encoded problem) pairs for one column (`raw` already trimmed)."""
+    trimmed = raw
     head = lit(col.name + SEP) + f" || {raw} || " + lit(SEP)
-    checks: list[str] = []
+    checks: list[tuple[str, str]] = []
     if col.required:
-        checks.append(f"CASE WHEN {trimmed} = '' THEN {head} || {lit(MISSING)} END")
+        checks.append((f"{trimmed} = ''", f"{head} || {lit(MISSING)}"))
     if col.type in REASONS:
         checks.append(
-            f"CASE WHEN {trimmed} <> '' AND ({typed}) IS NULL THEN {head} || {lit(REASONS[col.type])} END"
+            (f"{trimmed} <> '' AND ({typed}) IS NULL", f"{head} || {lit(REASONS[col.type])}")
         )
     if col.type == "enum":
         allowed = ", ".join(map(lit, col.choices))
         reason = f"不是允許的值 / not one of: {', '.join(col.choices)}"
         checks.append(
-            f"CASE WHEN {trimmed} <> '' AND lower({trimmed}) NOT IN ({allowed}) "
-            f"THEN {head} || {lit(reason)} END"
+            (f"{trimmed} <> '' AND lower({trimmed}) NOT IN ({allowed})", f"{head} || {lit(reason)}")
         )
     return checks
 
 
 def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: str = "chunk") -> str:
-    """The SELECT that validates and normalises a chunk of `spec` rows."""
+    """The SELECT that validates and normalises a chunk of `spec` rows.
+
+    `problems` is built only for failing rows (CASE evaluates lazily), so a clean chunk pays
+    for one boolean per check, not a list per row."""
     access = spec.table == "access"
-    outputs: list[str] = []
-    checks: list[str] = []
+    checks: list[tuple[str, str]] = []  # (condition, problem text)
     typed: dict[str, str] = {}
     for col in spec.columns:
         raw = _raw(col, present)
         expr = typed_expr(col, raw, access=access)
         typed[col.name] = expr
-        checks.extend(problem_exprs(col, raw, expr))
-    problems = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
-    if access:
-        ts = typed["occurred_at"]
-        hash_parts = []
-        for col in spec.columns:
-            if col.name == "occurred_at":
-                hash_parts.append(
-                    f"coalesce(strftime(t.{q('occurred_at')}, '%Y-%m-%dT%H:%M:%S.%f'), '')"
-                )
-            else:
-                hash_parts.append(f"coalesce(CAST(t.{q(col.name)} AS VARCHAR), '')")
-        outputs = [
-            f"{typed['system']} AS system",
-            f"{typed['event_id']} AS event_id",
-            f"{ts} AS occurred_at",
-            f"{typed['account']} AS account",
-            f"{typed['subject_id']} AS subject_id",
-            "__valid AS subject_id_valid",
-            *(
-                f"{typed[n]} AS {q(n)}"
-                for n in (
-                    "action",
-                    "purpose_code",
-                    "purpose_text",
-                    "record_ref",
-                    "terminal",
-                    "result_count",
-                )
-            ),
-        ]
-        inner = (
-            f"SELECT {', '.join(outputs)}, __line AS source_line, {problems} AS problem_list, "
-            f"{', '.join(_raw(c, present) + ' AS ' + q('in_' + c.name) for c in spec.columns)} FROM {relation}"
-        )
-        return (
-            "SELECT t.system, t.event_id, t.occurred_at, CAST(t.occurred_at AS DATE) AS occurred_date, "
-            "t.account, t.subject_id, t.subject_id_valid, t.action, t.purpose_code, t.purpose_text, "
-            "t.record_ref, t.terminal, t.result_count, "
-            f"sha256(concat_ws(chr(31), {', '.join(hash_parts)})) AS row_hash, "
-            f"{lit(source_file)} AS source_file, t.source_line, "
-            "CASE WHEN len(t.problem_list) > 0 THEN t.problem_list END AS problems, "
-            + ", ".join(
-                f"CASE WHEN len(t.problem_list) > 0 THEN t.{q('in_' + c.name)} END AS {q('raw_' + c.name)}"
-                for c in spec.columns
-            )
-            + f" FROM ({inner}) t"
-        )
-    cols = ", ".join(f"{typed[c.name]} AS {q(c.name)}" for c in spec.columns)
-    raws = ", ".join(f"{_raw(c, present)} AS {q('in_' + c.name)}" for c in spec.columns)
-    inner = (
-        f"SELECT {cols}, __line AS source_line, {problems} AS problem_list, {raws} FROM {relation}"
+        checks.extend(problem_checks(col, raw, expr))
+    failing = " OR ".join(f"({cond})" for cond, _ in checks) or "false"
+    listed = ", ".join(f"CASE WHEN {cond} THEN {text} END" for cond, text in checks)
+    problems = (
+        f"CASE WHEN {failing} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END AS problems"
     )
-    outer_raw = ", ".join(
-        f"CASE WHEN len(t.problem_list) > 0 THEN t.{q('in_' + c.name)} END AS {q('raw_' + c.name)}"
-        for c in spec.columns
-    )
-    names = ", ".join(f"t.{q(c.name)}" for c in spec.columns)
+    columns = ", ".join(f"{typed[c.name]} AS {q(c.name)}" for c in spec.columns)
+    valid = ", __valid AS subject_id_valid" if access else ""
+    cells = ", ".join(f"trim({q(name)}) AS {q(name)}" for name in sorted(present))
+    extra = ", __valid" if access else ""
+    trimmed = f"(SELECT {cells}, __line{extra} FROM {relation})" if cells else relation
+    inner = f"SELECT {columns}{valid}, __line AS source_line, {problems} FROM {trimmed}"
+    if not access:
+        return inner
+    # The canonical row: the eleven interchange columns, trimmed (subject_id upper-cased,
+    # action defaulted, time normalised), joined by U+001F. MD5 is enough to tell a changed
+    # row from a repeated one and costs half of SHA-256 per row; integrity of what is stored
+    # rests on the SHA-256 of every file in the manifest.
+    hash_parts = ", ".join(f"coalesce(CAST({q(c.name)} AS VARCHAR), '')" for c in spec.columns)
     return (
-        f"SELECT {names}, t.source_line, "
-        "CASE WHEN len(t.problem_list) > 0 THEN t.problem_list END AS problems, "
-        f"{outer_raw} FROM ({inner}) t"
+        "SELECT system, event_id, occurred_at, CAST(occurred_at AS DATE) AS occurred_date, "
+        "account, subject_id, subject_id_valid, action, purpose_code, purpose_text, record_ref, "
+        "terminal, result_count, "
+        f"md5(concat_ws(chr(31), {hash_parts})) AS row_hash, "
+        f"{lit(source_file)} AS source_file, source_line, problems FROM ({inner})"
     )
+
+
+def raw_sql(spec: FileSpec, present: set[str], relation: str = "chunk") -> str:
+    """The cells of `relation` as read, named raw_<column>, with `__line`."""
+    cells = ", ".join(f"{_raw(c, present)} AS {q('raw_' + c.name)}" for c in spec.columns)
+    return f"SELECT __line, {cells} FROM {relation}"
 
 
 def split_problem(text: str) -> tuple[str, str, str]:

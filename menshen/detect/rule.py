@@ -2,7 +2,18 @@
 its Ibis query, and its positive and negative test cases side by side.
 
 A rule module defines exactly one module-level `RULE = Rule(...)`. The file name is the id
-with dashes as underscores (`off_hours.py` holds `off-hours`).
+with dashes as underscores (`off_hours.py` holds `off-hours`; `self.py` holds `self`).
+
+For rule authors:
+- `query(ctx)` receives a `menshen.detect.context.RuleContext` (every column documented
+  there) and returns an Ibis table of hits (HIT_COLUMNS below). Build expressions only;
+  compare times with the integer `ts` columns; use `ctx.params` (Settings) for thresholds.
+- `menshen.detect.evidence` has helpers for evidence sentences (`hits`, `concat`, `clock`,
+  `weekday_zh`, `masked`).
+- Cases run on `menshen.detect.testing.base_world()` (documented there) plus `Case.tables`;
+  write rows with `testing.lookup(...)`; `Case.params` overrides Settings and may hold
+  `detect_from` (ISO date) to make earlier look-ups history.
+- The content hash of the file is recorded on every finding: any edit is a new rule version.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class Settings:
     burst_min_users: int = 4
     burst_min_units: int = 2  # a crowd within one unit is that unit's own work
     # --- repeat: same user, same subject, several days, unexplained -------------------------
-    repeat_min_days: int = 2
+    repeat_min_days: int = 3  # "several days": two visits in three months are ordinary
     repeat_window_days: int = 90
     # --- enumeration: consecutive ids or many subjects in minutes ---------------------------
     enumeration_window_minutes: int = 10

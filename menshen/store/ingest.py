@@ -10,27 +10,25 @@ Python loops run only over the few rejected rows and the first problems shown.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from menshen import exitcodes
 from menshen.dataset.errors import Problem
 from menshen.dataset.files import DatasetFile, find_files, open_file
-from menshen.dataset.reader import iter_chunks
 from menshen.dataset.schema import ACCESS, FileSpec
-from menshen.dataset.validate import SEP, lit, q, select_sql
-from menshen.ids import valid_mask
+from menshen.dataset.validate import SEP, lit, q
+from menshen.store.dedup import find_duplicates, move_partitions
 from menshen.store.manifest import sha256_file
 from menshen.store.quarantine import write_quarantine
-from menshen.store.store import Snapshot, StagedBatch, Store, Writer
+from menshen.store.stage import ACCESS_COLUMNS, run, stage_file
+from menshen.store.store import Snapshot, StagedBatch, Store
 
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[str, int, int], None]  # (file name, lines done, lines in all)
 MAX_PROBLEMS = 20
 
 
@@ -79,7 +77,7 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
     tmp.mkdir(exist_ok=True)
     con.execute(
         "SET threads=2; SET memory_limit='1GB'; SET preserve_insertion_order=false; "
-        f"SET temp_directory={lit(str(tmp))}; SET TimeZone='Asia/Taipei'"
+        f"SET temp_directory={lit(str(tmp))}; SET TimeZone='UTC'"
     ).fetchall()
     return con
 
@@ -135,70 +133,6 @@ def _spec(table: str) -> FileSpec:
     return SPECS[table]
 
 
-def _stage(
-    con: duckdb.DuckDBPyConnection,
-    item: DatasetFile,
-    out: Path,
-    progress: Progress | None,
-    chunk_rows: int,
-) -> None:
-    """Validate and normalise every chunk into out/s#####.parquet."""
-    _stage_once(con, item, out, progress, chunk_rows)
-    if not item.stream.lines_consistent:  # quoted newlines: read again, counting them
-        shutil.rmtree(out)
-        item.stream.reset(count_newlines=True)
-        _stage_once(con, item, out, progress, chunk_rows)
-
-
-def _stage_once(
-    con: duckdb.DuckDBPyConnection,
-    item: DatasetFile,
-    out: Path,
-    progress: Progress | None,
-    chunk_rows: int,
-) -> None:
-    out.mkdir(parents=True)
-    stream = item.stream
-    total = stream.scan.lines if stream.scan is not None else 0
-    present = set(stream.columns)
-    sql = select_sql(item.spec, present, item.name)
-    chunks = (
-        [item.calendar_chunk]
-        if item.calendar_chunk is not None
-        else iter_chunks(stream, chunk_rows)
-    )
-    number = 0
-    for chunk in chunks:
-        table = chunk.table.append_column("__line", pa.array(chunk.lines, pa.int64()))
-        if item.spec.table == "access":
-            valid = valid_mask(chunk.table.column("subject_id"))
-            table = table.append_column("__valid", pa.array(valid, pa.bool_()))
-        con.register("chunk", table)
-        target = out / f"s{number:05d}.parquet"
-        con.execute(
-            f"COPY ({sql}) TO {lit(str(target))} (FORMAT parquet, COMPRESSION snappy)"
-        ).fetchall()
-        con.unregister("chunk")
-        number += 1
-        if progress:
-            progress(item.name, stream.lines_done or stream.rows, total or stream.rows)
-    if number == 0:  # no data rows: an empty staged file keeps the queries simple
-        table = pa.table({name: pa.array([], pa.string()) for name in stream.columns})
-        table = table.append_column("__line", pa.array([], pa.int64()))
-        if item.spec.table == "access":
-            table = table.append_column("__valid", pa.array([], pa.bool_()))
-        for name in item.spec.names:
-            if name not in present:
-                table = table.append_column(name, pa.array([], pa.string()))
-        con.register("chunk", table)
-        con.execute(
-            f"COPY ({sql}) TO {lit(str(out / 's00000.parquet'))} (FORMAT parquet)"
-        ).fetchall()
-        con.unregister("chunk")
-    if progress:
-        progress(item.name, total or stream.rows, total or stream.rows)
-
-
 def _rejected_table(item: DatasetFile) -> pa.Table:
     rejected = item.stream.rejected
     return pa.table(
@@ -210,6 +144,10 @@ def _rejected_table(item: DatasetFile) -> pa.Table:
             "raw_text": pa.array([r.text for r in rejected], pa.string()),
         }
     )
+
+
+def _files_sql(paths: list[Path]) -> str:
+    return "[" + ", ".join(lit(str(p)) for p in paths) + "]"
 
 
 def _ingest_file(
@@ -224,36 +162,36 @@ def _ingest_file(
     """Stage, check and write one file into the batch; True when it adds something new."""
     table = item.spec.table
     stage_dir = staged.work / table
-    _stage(con, item, stage_dir, progress, chunk_rows)
-    con.execute(
-        f"CREATE OR REPLACE VIEW staged AS SELECT * FROM read_parquet({lit(str(stage_dir / '*.parquet'))})"
-    ).fetchall()
+    stage_file(con, item, stage_dir, progress, chunk_rows)
+    good = sorted((stage_dir / "good").rglob("*.parquet"))
+    bad = sorted((stage_dir / "bad").glob("*.parquet"))
+    run(
+        con,
+        "CREATE OR REPLACE VIEW good AS SELECT * FROM "
+        f"read_parquet({_files_sql(good)}, hive_partitioning=false)",
+    )
     con.register("rejected", _rejected_table(item))
     report.blank_lines = item.stream.blank_lines
-    bad = con.execute("SELECT count(*) FROM staged WHERE problems IS NOT NULL").fetchall()[0][0]
-    total = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
-    report.rows_read = total + len(item.stream.rejected)
+    [(kept_candidates,)] = run(con, "SELECT count(*) FROM good")
+    [(failed,)] = (
+        run(con, f"SELECT count(*) FROM read_parquet({_files_sql(bad)})") if bad else [(0,)]
+    )
+    report.rows_read = kept_candidates + failed + len(item.stream.rejected)
     if table == "access":
-        new = _write_access(con, staged, snapshot, report)
+        new = _write_access(con, stage_dir, good, staged, snapshot, report)
     else:
         new = _write_reference(con, item.spec, staged, snapshot, report)
-    report.quarantined = bad + len(item.stream.rejected) + report.conflicts
+    report.quarantined = failed + len(item.stream.rejected) + report.conflicts
     relative = f"quarantine/{item.name}.quarantine.csv"
     if report.quarantined:
         target = staged.file(relative, rows=report.quarantined)
-        problems = write_quarantine(
-            con, item.spec, target, item.name, with_conflicts=table == "access"
-        )
+        problems = write_quarantine(con, item.spec, target, item.name, bad, table == "access")
         report.problems = problems[:MAX_PROBLEMS]
         digest = sha256_file(target)
-        seen = any(
-            e["path"].endswith("/" + relative) and e["sha256"] == digest
-            for b in snapshot.batches
-            for e in b.get("files", [])
-        )
-        if seen:
+        stored = _stored_path(snapshot, relative, digest)
+        if stored:  # the same rows were quarantined by an earlier batch
             target.unlink()
-            report.quarantine_path = _stored_path(snapshot, relative, digest)
+            report.quarantine_path = stored
         else:
             report.quarantine_path = relative
             new = True
@@ -269,90 +207,48 @@ def _stored_path(snapshot: Snapshot, relative: str, digest: str) -> str | None:
     return None
 
 
-ACCESS_COLUMNS = (
-    "system, event_id, occurred_at, occurred_date, account, subject_id, subject_id_valid, action, "
-    "purpose_code, purpose_text, record_ref, terminal, result_count, row_hash, source_file, source_line"
-)
-
-
 def _write_access(
-    con: duckdb.DuckDBPyConnection, staged: StagedBatch, snapshot: Snapshot, report: FileReport
+    con: duckdb.DuckDBPyConnection,
+    stage_dir: Path,
+    good: list[Path],
+    staged: StagedBatch,
+    snapshot: Snapshot,
+    report: FileReport,
 ) -> bool:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE dupkeys AS SELECT hash(system, event_id) AS h FROM staged "
-        "WHERE problems IS NULL GROUP BY 1 HAVING count(*) > 1"
-    ).fetchall()
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE indup AS SELECT system, event_id, row_hash, source_line "
-        "FROM staged WHERE problems IS NULL AND hash(system, event_id) IN (SELECT h FROM dupkeys)"
-    ).fetchall()
-    stored = snapshot.access_files
-    if stored:
-        files = "[" + ", ".join(lit(str(p)) for p in stored) + "]"
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE existing AS SELECT s.source_line, s.row_hash AS new_hash, "
-            "e.row_hash AS old_hash, e.source_line AS old_line, e.source_file AS old_file, "
-            "regexp_extract(e.filename, 'batches/([^/]+)/', 1) AS old_batch "
-            "FROM staged s JOIN (SELECT system, event_id, row_hash, source_line, source_file, filename "
-            f"FROM read_parquet({files}, filename=true)) e USING (system, event_id) "
-            "WHERE s.problems IS NULL"
-        ).fetchall()
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE existing (source_line BIGINT, new_hash VARCHAR, "
-            "old_hash VARCHAR, old_line BIGINT, old_file VARCHAR, old_batch VARCHAR)"
-        ).fetchall()
-    conflict_store = lit("與證據庫中同一系統、同一事件編號的紀錄內容不同（批次 ") + (
-        " || old_batch || "
-        + lit("，")
-        + " || old_file || ':' || old_line || "
-        + lit("）/ conflicts with the stored event of the same system and event_id (batch ")
-        + " || old_batch || ', ' || old_file || ':' || old_line || ')'"
-    )
-    conflict_file = (
-        lit("與本檔第 ")
-        + " || f.first_line || "
-        + lit(" 行同一系統、同一事件編號但內容不同 / conflicts with line ")
-        + " || f.first_line || "
-        + lit(" (same system and event_id, different content)")
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE skip AS
-        WITH st AS (
-            SELECT source_line, CASE WHEN old_hash = new_hash THEN 'duplicate' ELSE 'conflict' END
-                AS status, {conflict_store} AS reason
-            FROM existing),
-        firsts AS (
-            SELECT system, event_id, min(source_line) AS first_line,
-                arg_min(row_hash, source_line) AS first_hash
-            FROM indup GROUP BY system, event_id),
-        fl AS (
-            SELECT i.source_line, CASE WHEN i.row_hash = f.first_hash THEN 'duplicate'
-                ELSE 'conflict' END AS status, {conflict_file} AS reason
-            FROM indup i JOIN firsts f USING (system, event_id)
-            WHERE i.source_line <> f.first_line)
-        SELECT * FROM st
-        UNION ALL SELECT * FROM fl WHERE source_line NOT IN (SELECT source_line FROM st)"""
-    ).fetchall()
-    report.duplicates, report.conflicts = con.execute(
-        "SELECT coalesce(count_if(status = 'duplicate'), 0), coalesce(count_if(status = 'conflict'), 0) FROM skip"
-    ).fetchall()[0]
+    skipped = find_duplicates(con, snapshot)
+    report.duplicates, report.conflicts = run(
+        con,
+        "SELECT coalesce(count_if(status = 'duplicate'), 0), "
+        "coalesce(count_if(status = 'conflict'), 0) FROM skip",
+    )[0]
     target = staged.path / "access"
-    written = con.execute(
-        f"""COPY (SELECT {ACCESS_COLUMNS}, occurred_date AS date FROM staged
-            WHERE problems IS NULL AND source_line NOT IN (SELECT source_line FROM skip))
-        TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part-{{i}}',
-            COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"""
-    ).fetchall()[0][0]
-    report.kept = int(written)
-    report.invalid_ids = con.execute(
-        "SELECT count(*) FROM staged WHERE problems IS NULL AND NOT subject_id_valid "
-        "AND source_line NOT IN (SELECT source_line FROM skip)"
-    ).fetchall()[0][0]
-    for line, value in con.execute(
-        "SELECT source_line, subject_id FROM staged WHERE problems IS NULL AND NOT subject_id_valid "
-        f"ORDER BY source_line LIMIT {MAX_PROBLEMS}"
-    ).fetchall():
+    if not skipped:
+        # The common case: every staged file moves into the batch as it is.
+        report.kept = run(con, "SELECT count(*) FROM good")[0][0]
+        moved = move_partitions(stage_dir / "good", target)
+        run(
+            con,
+            "CREATE OR REPLACE VIEW good AS SELECT * FROM "
+            f"read_parquet({_files_sql(moved or good)}, hive_partitioning=false)",
+        )
+    else:
+        report.kept = run(
+            con,
+            f"""COPY (SELECT {ACCESS_COLUMNS}, occurred_date AS date FROM good
+                WHERE source_line NOT IN (SELECT source_line FROM skip))
+            TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (date),
+                FILENAME_PATTERN 'part-{{i}}', COMPRESSION zstd, ROW_GROUP_SIZE 500000)""",
+        )[0][0]
+    report.invalid_ids = run(
+        con,
+        "SELECT count(*) FROM good WHERE NOT subject_id_valid "
+        "AND source_line NOT IN (SELECT source_line FROM skip)",
+    )[0][0]
+    for line, value in run(
+        con,
+        "SELECT source_line, subject_id FROM good WHERE NOT subject_id_valid "
+        f"ORDER BY source_line LIMIT {MAX_PROBLEMS}",
+    ):
         report.warnings.append(
             Problem(
                 report.file,
@@ -372,17 +268,18 @@ def _write_reference(
     snapshot: Snapshot,
     report: FileReport,
 ) -> bool:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE skip (source_line BIGINT, status VARCHAR, reason VARCHAR)"
-    ).fetchall()
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE skip (source_line BIGINT, status VARCHAR, reason VARCHAR)",
+    )
     columns = ", ".join(q(name) for name in spec.names)
-    good = f"SELECT {columns} FROM staged WHERE problems IS NULL"
-    report.kept = con.execute(f"SELECT count(*) FROM ({good})").fetchall()[0][0]
-    row_text = " , ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '\\N')" for n in spec.names)
-    digest = con.execute(
-        f"SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
-        f"(SELECT sha256(concat_ws(chr(31), {row_text})) AS h FROM ({good}))"
-    ).fetchall()[0][0]
+    report.kept = run(con, "SELECT count(*) FROM good")[0][0]
+    row_text = ", ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '\\N')" for n in spec.names)
+    digest = run(
+        con,
+        "SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
+        f"(SELECT sha256(concat_ws(chr(31), {row_text})) AS h FROM good)",
+    )[0][0]
     current = snapshot.reference_entry(spec.table)
     if current is not None and current.get("table_sha256") == digest:
         report.unchanged = True
@@ -390,10 +287,9 @@ def _write_reference(
     if report.kept == 0 and current is None and report.rows_read > 0:
         return False  # nothing usable: the quarantine says why
     target = staged.file(f"ref/{spec.table}.parquet", table=spec.table, table_sha256=digest)
-    con.execute(
-        f"COPY ({good} ORDER BY source_line) TO {lit(str(target))} (FORMAT parquet, COMPRESSION zstd)"
-    ).fetchall()
+    run(
+        con,
+        f"COPY (SELECT {columns} FROM good ORDER BY source_line) TO {lit(str(target))} "
+        "(FORMAT parquet, COMPRESSION zstd)",
+    )
     return True
-
-
-__all__ = ["FileReport", "IngestReport", "Writer", "ingest", "np"]

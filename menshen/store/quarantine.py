@@ -21,21 +21,24 @@ def write_quarantine(
     spec: FileSpec,
     target: Path,
     source_file: str,
+    bad_files: list[Path],
     with_conflicts: bool,
 ) -> list[Problem]:
-    """Write the quarantine CSV from the `staged`, `rejected` and `skip` relations; return
-    the problems, in line order (every problem of every row)."""
+    """Write the quarantine CSV from the staged failing rows (`bad_files`), the `rejected`
+    relation and the conflicts in `skip`; return every problem, in line order."""
     raw = ", ".join(f"{q('raw_' + n)}" for n in spec.names)
     null_raw = ", ".join(f"NULL AS {q('raw_' + n)}" for n in spec.names)
     conflict_raw = ", ".join(f"CAST(s.{q(n)} AS VARCHAR) AS {q('raw_' + n)}" for n in spec.names)
-    parts = [
-        f"SELECT source_line, problems, {raw}, NULL AS raw_text FROM staged WHERE problems IS NOT NULL",
-        f"SELECT source_line, problems, {null_raw}, raw_text FROM rejected",
-    ]
+    parts = [f"SELECT source_line, problems, {null_raw}, raw_text FROM rejected"]
+    if bad_files:
+        files = "[" + ", ".join(lit(str(p)) for p in bad_files) + "]"
+        parts.append(
+            f"SELECT source_line, problems, {raw}, NULL AS raw_text FROM read_parquet({files})"
+        )
     if with_conflicts:
         parts.append(
             f"SELECT s.source_line, ['event_id' || chr(31) || s.event_id || chr(31) || k.reason] "
-            f"AS problems, {conflict_raw}, NULL AS raw_text FROM staged s JOIN skip k "
+            f"AS problems, {conflict_raw}, NULL AS raw_text FROM good s JOIN skip k "
             "USING (source_line) WHERE k.status = 'conflict'"
         )
     union = " UNION ALL ".join(parts)
@@ -63,9 +66,7 @@ def write_quarantine(
     ).fetchall():
         for text in items:
             column, value, reason = split_problem(text)
-            problems.append(
-                Problem(source_file, line, column or None, value, reason)
-            )
+            problems.append(Problem(source_file, line, column or None, value, reason))
     return problems
 
 

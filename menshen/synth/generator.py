@@ -116,8 +116,9 @@ def generate(
     access = TableWriter(out, "access", fmt, ACCESS_SCHEMA)
     labels = TableWriter(out, "labels", fmt, LABEL_SCHEMA)
     records = TableWriter(out, "records", fmt, RECORD_SCHEMA)
+    lookups = Lookups(world)
     for r in plan.records:
-        records.write(record_table(world, r))
+        records.write(record_table(world, r, lookups))
     day_weight = np.where(world.workday, 1.0, 0.55 * _police_share(world))
     legit_target = max(0, events - plan.events)
     produced = 0
@@ -136,8 +137,8 @@ def generate(
                 world.events_per_case *= float(np.clip(len(ev) / target, 0.8, 1.25)) ** 0.5
             ev = Events.concat([ev, *plan.events_by_day.get(d, [])])
             if rec is not None:
-                records.write(record_table(world, rec))
-            a, lab = access_tables(world, d, ev)
+                records.write(record_table(world, rec, lookups))
+            a, lab = access_tables(world, d, ev, lookups)
             access.write(a)
             labels.write(lab)
             summary.misuse_events += int(ev.misuse.sum())
@@ -181,25 +182,49 @@ def _ts(seconds: np.ndarray) -> pa.Array:
     return pa.array(np.where(mask, 0, seconds).astype("datetime64[s]"), mask=mask)
 
 
-def record_table(world: World, r: Records) -> pa.Table:
-    staff_ids = pa.array([s.staff_id for s in world.org.staff] + [None], pa.string())
-    unit_ids = pa.array([u.unit_id for u in world.org.units], pa.string())
+class Lookups:
+    """Arrow dictionaries for turning the integer columns of batches into strings."""
+
+    def __init__(self, world: World) -> None:
+        org = world.org
+        self.staff_ids = pa.array([s.staff_id for s in org.staff] + [None], pa.string())
+        self.unit_ids = pa.array([u.unit_id for u in org.units], pa.string())
+        self.kinds = pa.array(KIND_CODES, pa.string())
+        self.systems = pa.array(SYSTEM_CODES, pa.string())
+        self.actions = pa.array(ACTIONS, pa.string())
+        self.scenarios = pa.array(SCENARIOS, pa.string())
+        self.purposes = pa.array([*PURPOSE_CODES, None], pa.string())
+        self.texts = pa.array([*TEXTS, None], pa.string())
+        self.refresh(world)
+
+    def refresh(self, world: World) -> None:
+        accounts = world.org.accounts
+        self.accounts = pa.array([a.account for a in accounts], pa.string())
+        self.terminals = pa.array(
+            [
+                "batch01.svc" if a.kind == "batch" else world.org.staff[a.staff].terminal
+                for a in accounts
+            ],
+            pa.string(),
+        )
+
+
+def record_table(world: World, r: Records, lk: Lookups) -> pa.Table:
+    staff = np.where(r.staff < 0, len(world.org.staff), r.staff)
     return pa.table(
         {
             "record_id": r.record_id,
-            "kind": pa.array(np.array(KIND_CODES)[r.kind]),
+            "kind": lk.kinds.take(pa.array(r.kind)),
             "subject_id": r.subject,
-            "staff_id": staff_ids.take(
-                pa.array(np.where(r.staff < 0, len(world.org.staff), r.staff))
-            ),
-            "unit_id": unit_ids.take(pa.array(r.unit)),
+            "staff_id": lk.staff_ids.take(pa.array(staff)),
+            "unit_id": lk.unit_ids.take(pa.array(r.unit)),
             "opened_at": _ts(r.opened),
             "closed_at": _ts(r.closed),
         }
     )
 
 
-def access_tables(world: World, d: int, ev: Events) -> tuple[pa.Table, pa.Table]:
+def access_tables(world: World, d: int, ev: Events, lk: Lookups) -> tuple[pa.Table, pa.Table]:
     order = np.lexsort((ev.account, ev.t))
     ev = ev.take(order)
     # Event ids per system: SYSTEM + yyyymmdd + sequence of that system's look-ups that day.
@@ -208,34 +233,25 @@ def access_tables(world: World, d: int, ev: Events) -> tuple[pa.Table, pa.Table]
         mask = ev.system == s
         seq[mask] = np.arange(1, mask.sum() + 1)
     day = world.calendar.days[d].strftime("%Y%m%d")
-    sys_names = pa.array(np.array(SYSTEM_CODES)[ev.system])
+    sys_names = lk.systems.take(pa.array(ev.system))
     event_id = pc.binary_join_element_wise(
-        sys_names,
-        pa.array(np.full(len(ev), day)),
-        pc.utf8_lpad(pa.array(seq).cast(pa.string()), 7, "0"),
-        "",
+        sys_names, pa.scalar(day), pc.utf8_lpad(pa.array(seq).cast(pa.string()), 7, "0"), ""
     )
-    accounts = pa.array([a.account for a in world.org.accounts], pa.string())
-    terminals = pa.array([
-        "batch01.svc" if a.kind == "batch" else world.org.staff[a.staff].terminal for a in world.org.accounts
-    ], pa.string())  # fmt: skip
-    purposes = pa.array([*PURPOSE_CODES, None], pa.string())
-    texts = pa.array([*TEXTS, None], pa.string())
     acct = pa.array(ev.account)
+    purpose = np.where(ev.purpose < 0, len(PURPOSE_CODES), ev.purpose)
+    text = np.where(ev.text < 0, len(TEXTS), ev.text)
     access = pa.table(
         {
             "event_id": event_id,
             "occurred_at": _ts(ev.t),
             "system": sys_names,
-            "account": accounts.take(acct),
+            "account": lk.accounts.take(acct),
             "subject_id": ev.subject,
-            "action": pa.array(np.array(ACTIONS)[ev.action]),
-            "purpose_code": purposes.take(
-                pa.array(np.where(ev.purpose < 0, len(PURPOSE_CODES), ev.purpose))
-            ),
-            "purpose_text": texts.take(pa.array(np.where(ev.text < 0, len(TEXTS), ev.text))),
+            "action": lk.actions.take(pa.array(ev.action)),
+            "purpose_code": lk.purposes.take(pa.array(purpose)),
+            "purpose_text": lk.texts.take(pa.array(text)),
             "record_ref": ev.ref,
-            "terminal": terminals.take(acct),
+            "terminal": lk.terminals.take(acct),
             "result_count": pa.array(ev.result.astype(np.int64)),
         }
     )
@@ -244,7 +260,7 @@ def access_tables(world: World, d: int, ev: Events) -> tuple[pa.Table, pa.Table]
             "event_id": event_id,
             "system": sys_names,
             "misuse": pa.array(ev.misuse),
-            "scenario": pa.array(np.array(SCENARIOS)[ev.scenario]),
+            "scenario": lk.scenarios.take(pa.array(ev.scenario)),
             "incident_id": ev.incident,
         }
     )

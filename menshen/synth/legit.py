@@ -132,7 +132,12 @@ def legit_day(
     active = (world.staff_from <= d) & (d <= world.staff_to) & world.staff_works
     factor = np.where(world.staff_police, 1.0 if workday else 0.55, 1.0 if workday else 0.0)
     weight = world.staff_rate * factor * active
-    events: list[Events] = world.pending.pop(d, [])
+    events: list[Events] = []
+    for follow_up in world.pending.pop(d, []):
+        # Someone who has left (or lost the privilege) since does not follow up.
+        staff = world.acct_staff[follow_up.account]
+        keep = world.account_ok(follow_up.account, follow_up.t) & (world.staff_to[staff] >= d)
+        events.append(follow_up.take(np.flatnonzero(keep)))
     records: list[Records] = []
     if weight.sum() == 0:
         return Events.concat(events), None
@@ -184,6 +189,15 @@ def legit_day(
         rng.integers(0, len(world.pop.district_start), len(home)),
     )
     subject = world.pop.sample_in_districts(rng, district)
+    # A clerk never handles a case about themselves (they must recuse), and people in
+    # misuse incidents get no case in this world: draw again.
+    own = (subject == world.staff_person[case_staff]) | np.isin(subject, world.reserved)
+    subject[own] = world.pop.sample_in_districts(rng, district[own])
+    subject[own] = np.where(
+        subject[own] == world.staff_person[case_staff][own],
+        (subject[own] + 1) % len(world.pop),
+        subject[own],
+    )
     kind = PURPOSE_KIND[purpose]
     no_record = kind < 0
     household = PURPOSE_SCOPE_HH[purpose]

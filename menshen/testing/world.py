@@ -57,5 +57,7 @@ def build_demo_home(
     accounts = parse_demo_accounts(accounts_file.read_text(encoding="utf-8"))
     missing = {"staff", "reviewer", "approver"} - set(accounts)
     if missing:
-        raise RuntimeError(f"demo-accounts.txt lacks {sorted(missing)}:\n{accounts_file.read_text()}")
+        raise RuntimeError(
+            f"demo-accounts.txt lacks {sorted(missing)}:\n{accounts_file.read_text()}"
+        )
     return accounts

@@ -82,7 +82,7 @@ def create_demo_accounts() -> list[tuple[str, str, str, str]]:
     from django.db.models import Count, Q
 
     from menshen.web.accounts.models import Person, Role, RoleGrant
-    from menshen.web.reports.models import Report, ReviewItem
+    from menshen.web.reports.models import Lookup, Report, ReviewItem
 
     reports = (
         Report.objects.filter(status=Report.Status.OPEN)
@@ -90,6 +90,7 @@ def create_demo_accounts() -> list[tuple[str, str, str, str]]:
         .order_by("-findings", "-report_date")
     )
     chosen: dict[str, Person] = {}
+    chosen_report = None
     for report in reports[:50]:
         reviewers = [
             g.person
@@ -98,17 +99,27 @@ def create_demo_accounts() -> list[tuple[str, str, str, str]]:
             .order_by("person__staff_id")
             if g.person.user_id
         ]
-        items = ReviewItem.objects.filter(report=report, staff_person__isnull=False)
+        items = list(ReviewItem.objects.filter(report=report).select_related("staff_person"))
         for reviewer in reviewers:
-            staff = next((i.staff_person for i in items if i.staff_person_id != reviewer.pk), None)
+            if any(i.staff_id == reviewer.staff_id for i in items):
+                continue  # the reviewer could not decide every item of this report alone
+            staff = next(
+                (i.staff_person for i in items if i.staff_person and i.kind == "finding"), None
+            )
             if staff is not None and staff.user_id:
                 chosen["reviewer"], chosen["staff"] = reviewer, staff
+                chosen_report = report
                 break
         if chosen:
             break
     if not chosen:
         raise click.ClickException("找不到可示範的日報表 / no report suitable for the demo")
     taken = {p.pk for p in chosen.values()}
+    # nobody approves a report holding their own look-ups
+    in_report = set(
+        Lookup.objects.filter(report=chosen_report).values_list("staff_id", flat=True).distinct()
+    )
+    taken |= set(Person.objects.filter(staff_id__in=in_report).values_list("pk", flat=True))
 
     def pick(role: str) -> Person:
         grant = (

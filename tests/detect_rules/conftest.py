@@ -1,4 +1,4 @@
-"""Engines for the six behaviour rules' tests: DuckDB always, PySpark when marked."""
+"""A DuckDB engine for the behaviour rules' evidence tests."""
 
 from __future__ import annotations
 
@@ -12,13 +12,5 @@ from menshen.detect.engine import Engine, connect
 @pytest.fixture(scope="module")
 def duckdb_engine() -> Iterator[Engine]:
     engine = connect("duckdb")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="session")
-def spark_engine() -> Iterator[Engine]:
-    pytest.importorskip("pyspark")
-    engine = connect("pyspark")
     yield engine
     engine.close()

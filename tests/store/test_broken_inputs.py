@@ -184,3 +184,33 @@ def test_gzip_and_parquet_inputs_read_like_csv(tmp_path: Path, suffix: str) -> N
     code, output = run("ingest", folder, "--home", tmp_path / "store")
     assert code == 4
     assert "保留 kept 3, 隔離 quarantined 5" in output
+
+
+def test_official_big5_calendar_is_stored_as_a_typed_reference_table(tmp_path: Path) -> None:
+    import shutil
+
+    folder = broken_case("duplicates", tmp_path / "ds")
+    fixture = Path(__file__).parent / "fixtures" / "calendar-2025.big5.csv"
+    shutil.copy(fixture, folder / "calendar.csv")
+    code, output = run("ingest", folder, "--home", tmp_path / "store")
+    assert code == 0, output
+    assert "calendar.csv [Big5/CP950（自動偵測 / detected）]: 讀取 read 365, 保留 kept 365" in output
+    table = pq.read_table(Store(tmp_path / "store").snapshot().reference("calendar"))
+    rows = {r["date"]: r for r in table.to_pylist()}
+    assert rows[dt.date(2025, 2, 8)]["is_workday"] is True
+    assert rows[dt.date(2025, 12, 25)] == {
+        "date": dt.date(2025, 12, 25),
+        "is_workday": False,
+        "note": "行憲紀念日",
+    }
+
+
+def test_bad_reference_rows_are_quarantined_too(tmp_path: Path) -> None:
+    folder = broken_case("duplicates", tmp_path / "ds")
+    with (folder / "systems.csv").open("a", encoding="utf-8") as handle:
+        handle.write("CR,刑案資料,very-high\n")
+    code, output = run("ingest", folder, "--home", tmp_path / "store")
+    assert code == 4
+    assert "systems.csv:4:sensitivity 'very-high' — 不是允許的值 / not one of: low, medium, high" in output
+    table = pq.read_table(Store(tmp_path / "store").snapshot().reference("systems"))
+    assert table.column("system").to_pylist() == ["HR", "LI"]

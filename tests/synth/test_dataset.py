@@ -46,7 +46,7 @@ def test_every_file_is_written_with_the_interchange_columns(world: Path) -> None
 
 
 def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
-    for fmt in ("csv", "csv.gz"):
+    for fmt in ("csv", "csv.gz", "parquet"):
         a = generate(tmp_path / f"a-{fmt}", seed=3, events=4000, days=14, fmt=fmt)
         b = generate(tmp_path / f"b-{fmt}", seed=3, events=4000, days=14, fmt=fmt)
         assert _digest(a.out_dir) == _digest(b.out_dir)

@@ -211,13 +211,42 @@ def test_misuse_patterns_have_their_telltale_shape(db) -> None:
 
 def test_the_cli_writes_a_dataset_and_reports_it(tmp_path) -> None:
     result = CliRunner().invoke(main, ["synth", str(tmp_path / "w"), "--seed", "5", "--events", "3000",
-                                       "--days", "7", "--quiet"])  # fmt: skip
+                                       "--days", "7", "--start", "2025-02-03"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "access.csv" in result.output and "labels.csv" in result.output
-    assert (tmp_path / "w" / "calendar.csv").exists()
+    calendar = (tmp_path / "w" / "calendar.csv").read_text(encoding="utf-8")
+    assert "2025-02-08" in calendar and "補行上班" in calendar  # the official 2025 make-up day
     bad = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--format", "xlsx"])
     assert bad.exit_code == 2
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "mine.txt").write_text("keep")
     refused = CliRunner().invoke(main, ["synth", str(tmp_path / "notes"), "--events", "100"])
     assert refused.exit_code == 2 and "不是空目錄" in refused.output
+
+
+def test_purposes_belong_to_the_system_and_legit_work_respects_allowed_units(db) -> None:
+    wrong_system = db.execute(
+        "SELECT count(*) FROM ev LEFT JOIN purposes p USING (system, purpose_code) "
+        "WHERE ev.purpose_code IS NOT NULL AND p.purpose_code IS NULL"
+    ).fetchone()[0]
+    assert wrong_system == 0
+    not_allowed = db.execute(
+        "SELECT count(*) FROM ev JOIN purposes p USING (system, purpose_code) "
+        "WHERE ev.misuse = 0 AND p.allowed_units IS NOT NULL "
+        "AND NOT list_contains(string_split(p.allowed_units, ';'), ev.unit_id)"
+    ).fetchone()[0]
+    assert not_allowed == 0
+
+
+def test_accounts_are_used_only_while_granted_in_legitimate_work(db) -> None:
+    outside = db.execute(
+        "SELECT count(*) FROM ev JOIN accounts a USING (system, account) JOIN staff s ON s.staff_id = a.staff_id "
+        "WHERE ev.misuse = 0 AND (ev.ts < a.granted_at::TIMESTAMP "
+        "OR ev.ts >= coalesce(a.revoked_at::TIMESTAMP, TIMESTAMP '2100-01-01') "
+        "OR ev.ts::DATE > coalesce(s.active_to::DATE, DATE '2100-01-01') OR ev.ts::DATE < s.active_from::DATE)"
+    ).fetchone()[0]
+    assert outside == 0
+    granted_mid = db.execute(
+        "SELECT count(*) FROM accounts WHERE granted_at::TIMESTAMP > TIMESTAMP '2026-10-05'"
+    ).fetchone()[0]
+    assert granted_mid >= 1

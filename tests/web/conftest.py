@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "menshen.web.settings")
 os.environ.setdefault("MENSHEN_SECRET_KEY", "test-only-secret-" + "k" * 48)
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

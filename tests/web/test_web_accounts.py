@@ -8,10 +8,9 @@ from unittest import mock
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from webcast import CastTestCase, password_of
 
 from menshen.web.accounts.models import LoginThrottle, RoleGrant
-
-from webcast import CastTestCase, password_of
 
 
 class LoginTests(CastTestCase):
@@ -77,6 +76,17 @@ class LoginTests(CastTestCase):
         client.post(reverse("accounts:logout"))
         assert client.get("/").status_code == 302
 
+    def test_an_expired_session_sends_the_user_back_to_sign_in(self) -> None:
+        from django.conf import settings
+        from django.contrib.sessions.models import Session
+
+        assert settings.SESSION_COOKIE_AGE <= 8 * 3600 and settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+        client = self.client_for("clerk1")
+        assert client.get("/").status_code == 200
+        Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+        response = client.get("/")
+        assert response.status_code == 302 and reverse("accounts:login") in response["Location"]
+
     def test_reauth_with_a_wrong_password_counts_toward_the_lockout(self) -> None:
         client = self.client_for("chief1")
         for attempt in range(5):
@@ -112,6 +122,14 @@ class AdminScreenTests(CastTestCase):
         assert (grant.role, grant.unit_id, grant.source) == ("reviewer", "U2", "manual")
         client.post(reverse("accounts:revoke", args=[grant.pk]))
         assert not RoleGrant.objects.filter(person=self.people["clerk3"]).exists()
+
+    def test_an_administrator_cannot_grant_themselves_a_role(self) -> None:
+        client = self.client_for("admin")
+        client.post(
+            reverse("accounts:grant", args=[self.people["admin"].pk]),
+            {"role": "approver", "unit": ""},
+        )
+        assert not RoleGrant.objects.filter(person=self.people["admin"], role="approver").exists()
 
     def test_a_one_time_password_needs_the_administrators_password(self) -> None:
         client = self.client_for("admin")

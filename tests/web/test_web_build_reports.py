@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+from webcast import REPORT_DAY, SATURDAY, CastTestCase, lookup_row, small_world
 
 from menshen.web.accounts.scope import build_access
 from menshen.web.reports import workflow
 from menshen.web.reports.build import build, spot_check_sample
 from menshen.web.reports.models import Lookup, Report, ReportEvent, ReviewItem
 from menshen.web.reports.overdue import escalate_overdue, overdue
-
-from webcast import REPORT_DAY, SATURDAY, CastTestCase, lookup_row, small_world
 
 
 def snapshot_of_reports() -> list[tuple]:

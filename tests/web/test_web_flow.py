@@ -8,10 +8,9 @@ from pathlib import Path
 
 from django.test import Client
 from django.urls import reverse
+from webcast import CastTestCase, password_of
 
 from menshen.web.reports.models import ExplanationRequest, Report, ReviewItem
-
-from webcast import CastTestCase, password_of
 
 LOCALE = (
     Path(__file__).resolve().parents[2] / "menshen" / "web" / "locale" / "zh_Hant" / "LC_MESSAGES"
@@ -93,6 +92,42 @@ class FlowTests(CastTestCase):
         assert 'data-testid="approved-lock"' in history
         assert 'data-testid="decide-form-' not in history
 
+    def test_ticked_spot_checks_are_justified_together_with_one_reason(self) -> None:
+        spot = ReviewItem.objects.get(report=self.report, kind="spot_check")
+        finding = self.item("f-clerk1-a")
+        client = self.client_for("chief1")
+        page = client.get(reverse("reports:detail", args=[self.report.pk])).content.decode()
+        assert f'data-testid="bulk-spot-item-{spot.pk}"' in page
+        client.post(
+            reverse("reports:justify_spot_checks", args=[self.report.pk]),
+            {"items": [spot.pk, finding.pk], "reason": "經核對業務案件，查詢與案件相符。"},
+        )
+        spot.refresh_from_db()
+        assert spot.status == "justified" and spot.reason.startswith("經核對")
+        assert self.item("f-clerk1-a").status == "pending"  # findings are never bulk-decided
+
+    def test_a_big_day_shows_undecided_spot_checks_a_page_at_a_time(self) -> None:
+        from menshen.web.reports.views import SPOT_PAGE
+
+        spot = ReviewItem.objects.get(report=self.report, kind="spot_check")
+        for n in range(SPOT_PAGE + 5):
+            ReviewItem.objects.create(
+                report=self.report,
+                kind="spot_check",
+                key=f"HR:extra{n}",
+                staff_id="clerk1",
+                first_at=spot.first_at,
+                last_at=spot.last_at,
+            )
+        client = self.client_for("chief1")
+        response = client.get(reverse("reports:detail", args=[self.report.pk]))
+        assert len(response.context["spot_checks"]) == SPOT_PAGE
+        assert response.context["spot_hidden"] == 6
+        response = client.get(reverse("reports:detail", args=[self.report.pk]), {"spot": "all"})
+        assert len(response.context["spot_checks"]) == SPOT_PAGE + 6
+        # the undecided count still covers every item, so submit stays disabled
+        assert response.context["undecided"] == SPOT_PAGE + 6 + 3
+
     def test_the_look_up_list_is_paged_and_filtered(self) -> None:
         client = self.client_for("chief1")
         url = reverse("reports:lookups", args=[self.report.pk])
@@ -113,15 +148,17 @@ class FlowTests(CastTestCase):
             client.get(url, {"page": 2})
 
     def test_exports_are_offered_and_logged(self) -> None:
-        client = self.client_for("chief1")
-        response = client.get(reverse("reports:export", args=[self.report.pk, "pdf"]))
-        assert response.status_code in (200, 503)
-        if response.status_code == 200:
-            assert response["Content-Type"] == "application/pdf"
-            assert response.content.startswith(b"%PDF")
-            from menshen.web.privacy.models import AccessLog
+        from menshen.web.privacy.models import AccessLog
 
-            assert AccessLog.objects.filter(action="export", report=self.report).exists()
+        client = self.client_for("chief1")
+        signatures = {"pdf": b"%PDF", "ods": b"PK", "xlsx": b"PK"}
+        for fmt, magic in signatures.items():
+            response = client.get(reverse("reports:export", args=[self.report.pk, fmt]))
+            assert response.status_code == 200, fmt
+            assert response.content.startswith(magic), fmt
+            assert f"U1-2025-03-03.{fmt}" in response["Content-Disposition"]
+        logged = AccessLog.objects.filter(action="export", report=self.report)
+        assert sorted(logged.values_list("detail", flat=True)) == ["ods", "pdf", "xlsx"]
         assert (
             client.get(reverse("reports:export", args=[self.report.pk, "doc"])).status_code == 404
         )

@@ -4,12 +4,11 @@ is logged, every view of look-up details is logged, ethics officers read the log
 from __future__ import annotations
 
 from django.urls import reverse
+from webcast import SUBJECTS, CastTestCase, password_of
 
 from menshen import ids
 from menshen.web.privacy.models import AccessLog
 from menshen.web.reports.models import Lookup
-
-from webcast import SUBJECTS, CastTestCase, password_of
 
 
 class PrivacyTests(CastTestCase):

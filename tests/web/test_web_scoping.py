@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from webcast import CastTestCase
 
 from menshen.web.accounts.scope import build_access
 from menshen.web.reports.models import Lookup, ReviewItem
-
-from webcast import CastTestCase
 
 # url name -> (method, who may pass, who must be refused). Refusal is 403 or 404 (a report
 # outside one's scope is not even admitted to exist); anonymous users are sent to sign in.
@@ -33,6 +32,7 @@ ACCESS: dict[str, tuple[str, set[str], set[str]]] = {
     "reports:reveal_item": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
     "reports:reveal_lookup": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
     "reports:submit": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
+    "reports:justify_spot_checks": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
     "reports:approve": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
     "reports:return": ("post", set(), {"chief2", "clerk1", "outsider", "admin"}),
     "reports:export": ("get", set(), {"chief2", "clerk1", "outsider", "admin"}),
@@ -114,6 +114,7 @@ class ScopingTests(CastTestCase):
             "reports:reveal_item": [self.report.pk, self.item("f-clerk1-a").pk],
             "reports:reveal_lookup": [self.report.pk, self.lookup.pk],
             "reports:submit": [self.report.pk],
+            "reports:justify_spot_checks": [self.report.pk],
             "reports:approve": [self.report.pk],
             "reports:return": [self.report.pk],
             "reports:export": [self.report.pk, "pdf"],

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from webcast import CastTestCase
 
 from menshen.web.accounts.scope import build_access
 from menshen.web.investigations.models import Investigation
 from menshen.web.reports import workflow
 from menshen.web.reports.models import ExplanationRequest, Report, ReportEvent, ReviewItem
-
-from webcast import CastTestCase
 
 
 class WorkflowTests(CastTestCase):
@@ -80,7 +79,7 @@ class WorkflowTests(CastTestCase):
             workflow.decide(self.access("chief1"), self.item("f-clerk2-b"), "improper")
 
     def test_nobody_reviews_their_own_look_ups(self) -> None:
-        with pytest.raises(workflow.WorkflowError, match="own|自己|本人"):
+        with pytest.raises(workflow.WorkflowError, match=r"own|自己|本人"):
             workflow.decide(self.access("chief1"), self.item("f-chief1-c"), "justified", reason="x")
         # the chief's own supervisor, who reviews the parent unit, may decide it
         item = workflow.decide(
@@ -164,7 +163,7 @@ class WorkflowTests(CastTestCase):
         RoleGrant.objects.create(person=self.people["chief1"], role=Role.APPROVER, unit_id=None)
         self.decide_all()
         workflow.submit(self.access("chief1"), self.fresh())
-        with pytest.raises(workflow.WorkflowError, match="reviewer|審核人"):
+        with pytest.raises(workflow.WorkflowError, match=r"reviewer|審核人"):
             workflow.approve(self.access("chief1"), self.fresh())
 
     def test_an_approver_who_decided_items_cannot_approve(self) -> None:
@@ -184,7 +183,7 @@ class WorkflowTests(CastTestCase):
         RoleGrant.objects.create(person=self.people["clerk1"], role=Role.APPROVER, unit_id=None)
         self.decide_all()
         workflow.submit(self.access("chief1"), self.fresh())
-        with pytest.raises(workflow.WorkflowError, match="own|自己|本人"):
+        with pytest.raises(workflow.WorkflowError, match=r"own|自己|本人"):
             workflow.approve(self.access("clerk1"), self.fresh())
 
     def test_a_reviewer_cannot_approve_and_a_staff_member_cannot_submit(self) -> None:

@@ -1,12 +1,15 @@
-"""related — the person looked up is the user's family, household or likely kin.
+"""related — the person looked up is the user's family, household, likely kin or neighbour.
 
-Three signs, strongest first:
+Four signs, strongest first:
 1. a relation the user declared (relations.csv: spouse, ex-partner, parent, child, …);
 2. the same household as the user (persons.csv household_id of the user's national id);
 3. the same surname and the same address area (persons.csv address_code, compared whole:
    it is the smallest area the agency records, a village or neighbourhood). Surnames are
    compared only for Chinese names (compound surnames such as 歐陽、張簡 included); names in
-   Latin script have no reliable surname position and are left to signs 1 and 2.
+   Latin script have no reliable surname position and are left to signs 1, 2 and 4;
+4. a neighbour: the same address area with another surname. Neighbours are a case type of
+   insider snooping of their own (Protenus: co-workers, family, neighbours…); the catalogue's
+   relationship rule is where a reviewer expects them.
 
 Counted: deliberate look-ups not explained by a business record. A weak explanation (a
 purpose that needs no record) never silences this rule. A look-up of oneself is the `self`
@@ -106,15 +109,15 @@ def query(ctx: RuleContext) -> ir.Table:
     household = (
         t.m_household.notnull() & (t.m_household != "") & (t.m_household == t.subject_household_id)
     )
-    kin = (
-        t.staff_surname.notnull()
-        & (t.staff_surname == t.subject_surname)
-        & t.m_area.notnull()
-        & (t.m_area != "")
-        & (t.m_area == t.subject_address_code)
+    same_area = t.m_area.notnull() & (t.m_area != "") & (t.m_area == t.subject_address_code)
+    kin = same_area & t.staff_surname.notnull() & (t.staff_surname == t.subject_surname)
+    t = t.mutate(
+        is_declared=t.r_rank.notnull(),
+        is_household=household,
+        is_kin=kin & ~household,
+        is_neighbour=same_area & ~kin & ~household,
     )
-    t = t.mutate(is_declared=t.r_rank.notnull(), is_household=household, is_kin=kin)
-    t = t.filter(t.is_declared | t.is_household | t.is_kin)
+    t = t.filter(t.is_declared | t.is_household | t.is_kin | t.is_neighbour)
 
     none = ibis.literal("")
     parts_zh = [
@@ -123,12 +126,17 @@ def query(ctx: RuleContext) -> ir.Table:
             t.is_household, "與承辦人同戶（戶號 " + t.m_household.fill_null("") + "）", none
         ),
         ibis.ifelse(
-            t.is_kin & ~t.is_household,
+            t.is_kin,
             "與承辦人同姓「"
             + t.staff_surname.fill_null("")
             + "」且住同一地區（地址代碼 "
             + t.m_area.fill_null("")
             + "）",
+            none,
+        ),
+        ibis.ifelse(
+            t.is_neighbour,
+            "與承辦人住同一地區（地址代碼 " + t.m_area.fill_null("") + "），為鄰居",
             none,
         ),
     ]
@@ -142,12 +150,17 @@ def query(ctx: RuleContext) -> ir.Table:
             none,
         ),
         ibis.ifelse(
-            t.is_kin & ~t.is_household,
+            t.is_kin,
             "same surname as the user ("
             + t.staff_surname.fill_null("")
             + ") and same address area (code "
             + t.m_area.fill_null("")
             + ")",
+            none,
+        ),
+        ibis.ifelse(
+            t.is_neighbour,
+            "a neighbour: lives in the user's address area (code " + t.m_area.fill_null("") + ")",
             none,
         ),
     ]
@@ -219,7 +232,7 @@ CASES: tuple[Case, ...] = (
         expect=("r1", "r2", "r3"),
     ),
     Case(
-        "a common surname in another area, a different surname in the same area: not kin",
+        "a common surname in another area, another surname in the next neighbourhood: unrelated",
         positive=False,
         tables={
             "access": [
@@ -238,10 +251,26 @@ CASES: tuple[Case, ...] = (
                     "person_id": _OUYANG,
                     "name": "歐陽美華",
                     "household_id": "H92",
+                    "address_code": "6300700-021",
+                },
+            ],
+        },
+    ),
+    Case(
+        "a neighbour: another surname, same address area, looked up under a walk-in purpose",
+        positive=True,
+        tables={
+            "access": [lookup("b1", "S02", _OUYANG, "2025-02-11 09:30", "HR02")],
+            "persons": [
+                {
+                    "person_id": _OUYANG,
+                    "name": "歐陽美華",
+                    "household_id": "H92",
                     "address_code": _S02_AREA,
                 },
             ],
         },
+        expect=("b1",),
     ),
     Case(
         "the sister's own registration handled by the clerk is explained by the record",
@@ -274,8 +303,8 @@ CASES: tuple[Case, ...] = (
 
 RULE = Rule(
     id="related",
-    title_zh="查詢親屬、同戶或疑似親友",
-    title_en="Look-up of a relative, household member or likely kin",
+    title_zh="查詢親屬、同戶家人、疑似親友或鄰居",
+    title_en="Look-up of a relative, household member, likely kin or neighbour",
     severity="high",
     motivated_by=(
         "防貪指引案例一（臨時人員查詢前女友及三名友人之勞保資料）、案例三（戶政人員查詢姪女男友之"

@@ -156,11 +156,12 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "the earlier look-up is beyond the window",
+        "the first look-up is beyond the window: two days within it are not several",
         positive=False,
         tables={
             "access": [
-                lookup("f1", "S02", "P08", "2024-10-01 10:00", "HR02"),
+                lookup("f0", "S02", "P08", "2024-10-01 10:00", "HR02"),
+                lookup("f1", "S02", "P08", "2025-01-20 10:00", "HR02"),
                 lookup("f2", "S02", "P08", "2025-02-11 15:00", "HR02"),
             ]
         },

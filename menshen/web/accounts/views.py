@@ -89,10 +89,17 @@ def _require_admin(request: HttpRequest) -> None:
         raise PermissionDenied(_("Only an administrator may manage accounts."))
 
 
-def people(request: HttpRequest) -> HttpResponse:
+def _people(request: HttpRequest):
+    """The people this administrator manages: their units, or everyone."""
     _require_admin(request)
+    units = access_for(request).units(Role.ADMIN)
+    qs = Person.objects.all()
+    return qs if units is None else qs.filter(unit_id__in=units)
+
+
+def people(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    qs = Person.objects.select_related("unit", "user").prefetch_related("grants__unit")
+    qs = _people(request).select_related("unit", "user").prefetch_related("grants__unit")
     if query:
         qs = qs.filter(name__icontains=query) | qs.filter(staff_id__icontains=query)
     page = Paginator(qs.order_by("unit_id", "staff_id"), 50).get_page(request.GET.get("page"))
@@ -116,8 +123,7 @@ def people(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def unlock(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
-    person = get_object_or_404(Person, pk=pk, user__isnull=False)
+    person = get_object_or_404(_people(request), pk=pk, user__isnull=False)
     lockout.unlock(person.user.username)
     messages.success(request, _("Unlocked %(name)s.") % {"name": person.name})
     return redirect("accounts:people")
@@ -125,8 +131,10 @@ def unlock(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def grant(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
-    person = get_object_or_404(Person, pk=pk)
+    person = get_object_or_404(_people(request), pk=pk)
+    if person == access_for(request).person:
+        messages.error(request, _("Nobody changes their own roles."))
+        return redirect("accounts:people")
     role = request.POST.get("role", "")
     unit_id = request.POST.get("unit") or None
     if role not in Role.values or (unit_id and not Unit.objects.filter(pk=unit_id).exists()):
@@ -141,8 +149,10 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
-    grant_ = get_object_or_404(RoleGrant, pk=pk)
+    grant_ = get_object_or_404(RoleGrant, pk=pk, person__in=_people(request))
+    if grant_.person == access_for(request).person:
+        messages.error(request, _("Nobody changes their own roles."))
+        return redirect("accounts:people")
     grant_.delete()
     messages.success(request, _("Role revoked."))
     return redirect("accounts:people")
@@ -151,11 +161,10 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     """A one-time password, shown once to the administrator who hands it over."""
-    _require_admin(request)
+    person = get_object_or_404(_people(request), pk=pk, user__isnull=False)
     if not reauth.ensure(request):
         messages.error(request, _("Enter your password again to confirm this action."))
         return redirect("accounts:people")
-    person = get_object_or_404(Person, pk=pk, user__isnull=False)
     password = secrets.token_urlsafe(12)
     person.user.set_password(password)
     person.user.save(update_fields=["password"])

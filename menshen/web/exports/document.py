@@ -259,7 +259,7 @@ def _entry(item: Any, names: Mapping[str, str]) -> ReviewEntry:
         )
         for request in sorted(item.requests.all(), key=lambda r: (r.created_at, r.pk))
     )
-    staff_name = _name(item.staff) or names.get(item.staff_id, "")
+    staff_name = _name(item.staff_person) or names.get(item.staff_id, "")
     return ReviewEntry(
         kind=item.kind,
         staff_id=item.staff_id,

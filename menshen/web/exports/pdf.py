@@ -98,6 +98,7 @@ thead {{ display: table-header-group; }}
 .finding ul {{ margin: 1mm 0 1mm 5mm; padding: 0; }}
 .decision {{ background: #f3f3f3; padding: 1mm 2mm; margin-top: 1mm; }}
 .status-improper {{ font-weight: bold; }}
+.spot {{ border-bottom: 0.4pt solid #aaa; padding: 1mm 0; break-inside: avoid; }}
 .signatures td {{ height: 22mm; width: 50%; }}
 .signatures .stamp {{ color: #999; font-size: 8pt; }}
 .hash {{ font-size: 7pt; word-break: break-all; color: #444; }}
@@ -197,31 +198,31 @@ def _findings(doc: ReportDocument) -> str:
     return "<h2>二、須審核異常事項 <span class='en'>Must-review findings</span></h2>" + body
 
 
+def _spot_check(number: int, e: ReviewEntry) -> str:
+    decided = f"，{_p(e.decided_by)} {_p(roc_datetime(e.decided_at))}" if e.decided_by else ""
+    return (
+        f"<div class='spot'><div><b>抽查 {number}</b>　{_p(e.staff_name)}（{_p(e.staff_id)}）"
+        f"查詢 {_p(e.masked_subject)}　{_p(roc_datetime(e.first_at))}</div>"
+        f"<div>自動說明 Explanation：{_p('；'.join(e.evidence_zh))}</div>"
+        f"<div>決定 Decision：{escape(e.status_label)}{decided}；理由 Reason：{_p(e.reason)}"
+        f"{_exchanges_inline(e)}</div></div>"
+    )
+
+
 def _spot_checks(doc: ReportDocument) -> str:
+    """Compact blocks rather than a table: a day of 20,000 look-ups has 200 spot checks,
+    and blocks lay out several times faster than table cells (and read better on A4)."""
     head = "<h2>三、抽查 <span class='en'>Spot checks (1% of look-ups, at least one)</span></h2>"
     if not doc.spot_checks:
         return head + "<p>本日無抽查項目。<span class='en'>No spot checks.</span></p>"
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{_p(e.staff_name)}（{_p(e.staff_id)}）</td>"
-        f"<td>{_p(e.masked_subject)}</td><td>{_p(roc_datetime(e.first_at))}</td>"
-        f"<td>{_p('；'.join(e.evidence_zh))}</td><td>{escape(e.status_label)}</td>"
-        f"<td>{_p(e.reason)}{_exchanges_inline(e)}</td>"
-        f"<td>{_p(e.decided_by)}<br>{_p(roc_datetime(e.decided_at))}</td></tr>"
-        for i, e in enumerate(doc.spot_checks, start=1)
-    )
-    return (
-        head + "<table><colgroup><col style='width:5%'><col style='width:14%'>"
-        "<col style='width:11%'><col style='width:14%'><col style='width:16%'>"
-        "<col style='width:10%'><col style='width:18%'><col style='width:12%'></colgroup>"
-        "<thead><tr><th>#</th><th>承辦人 Staff</th><th>查詢對象 Subject</th>"
-        "<th>時間 When</th><th>自動說明 Explanation</th><th>決定 Decision</th>"
-        "<th>理由 Reason</th><th>決定者 By</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-    )
+    return head + "".join(_spot_check(i, e) for i, e in enumerate(doc.spot_checks, start=1))
 
 
 def _exchanges_inline(entry: ReviewEntry) -> str:
-    return "".join(f"<br>問 Q：{_p(x.question)}<br>答 A：{_p(x.answer)}" for x in entry.exchanges)
+    return "".join(
+        f"<br>請承辦人說明 Q：{_p(x.question)}<br>承辦人說明 A：{_p(x.answer)}"
+        for x in entry.exchanges
+    )
 
 
 def _history(doc: ReportDocument) -> str:

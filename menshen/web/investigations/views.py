@@ -83,7 +83,9 @@ def investigation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if case is None:
         raise Http404(_("No such investigation."))
     others = (
-        Investigation.objects.filter(Q(staff_id=case.staff_id) & ~Q(pk=case.pk))
+        access_for(request)
+        .investigations()
+        .filter(Q(staff_id=case.staff_id) & ~Q(pk=case.pk))
         .select_related("report__unit")
         .order_by("-opened_at")[:20]
         if case.staff_id

@@ -20,7 +20,7 @@ from menshen.web.accounts.scope import access_for
 from menshen.web.privacy.log import log_access
 from menshen.web.privacy.models import AccessLog
 from menshen.web.reports import workflow
-from menshen.web.reports.models import Lookup
+from menshen.web.reports.models import Lookup, ReviewItem
 from menshen.web.reports.views import scoped_item, scoped_report
 
 EXPORTS = {
@@ -53,6 +53,33 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     return _back(pk, f"item-{item.pk}")
+
+
+@require_POST
+def justify_spot_checks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark the selected spot checks justified with one reason (抽查相符)."""
+    report = scoped_report(request, pk)
+    access = access_for(request)
+    if not access.covers(Role.REVIEWER, report.unit_id):
+        raise PermissionDenied(_("Only a reviewer of this unit may do this."))
+    chosen = [int(v) for v in request.POST.getlist("items") if v.isdigit()]
+    items = ReviewItem.objects.filter(
+        report=report, kind=ReviewItem.Kind.SPOT_CHECK, pk__in=chosen
+    ).select_related("report", "staff_person")
+    done, errors = 0, set()
+    for item in items:
+        try:
+            workflow.decide(access, item, "justified", reason=request.POST.get("reason", ""))
+            done += 1
+        except workflow.WorkflowError as error:
+            errors.add(str(error))
+    if done:
+        messages.success(request, _("%(n)d spot checks marked justified.") % {"n": done})
+    for error in sorted(errors):
+        messages.error(request, error)
+    if not chosen:
+        messages.error(request, _("Select the spot checks first."))
+    return _back(pk, "h-spot")
 
 
 @require_POST

@@ -17,6 +17,11 @@ urlpatterns = [
         actions.reveal_lookup,
         name="reveal_lookup",
     ),
+    path(
+        "reports/<int:pk>/spot-checks/justify/",
+        actions.justify_spot_checks,
+        name="justify_spot_checks",
+    ),
     path("reports/<int:pk>/submit/", actions.submit, name="submit"),
     path("reports/<int:pk>/approve/", actions.approve, name="approve"),
     path("reports/<int:pk>/return/", actions.return_report, name="return"),

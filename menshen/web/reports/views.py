@@ -21,6 +21,7 @@ from menshen.web.privacy.models import AccessLog
 from menshen.web.reports import overdue as overdue_mod
 from menshen.web.reports.models import ExplanationRequest, Lookup, Report, ReviewItem
 
+SPOT_PAGE = 20
 ITEM_ORDER = {"pending": 0, "answered": 1, "asked": 2, "improper": 3, "justified": 4}
 
 
@@ -114,6 +115,11 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for item in items:
         item.latest_request = requests.get(item.pk)
     undecided = sum(1 for i in items if not i.is_decided)
+    # A 20,000-look-up day has 200 spot checks: show the undecided ones a page at a time.
+    spot_checks = [i for i in items if i.kind == "spot_check"]
+    show_all = request.GET.get("spot") == "all"
+    spot_open = [i for i in spot_checks if not i.is_decided]
+    shown_spots = spot_checks if show_all else spot_open[:SPOT_PAGE]
     me = access.person
     log_access(request, AccessLog.Action.VIEW_REPORT, report=report)
     return render(
@@ -123,7 +129,10 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "report": report,
             "items": items,
             "findings": [i for i in items if i.kind == "finding"],
-            "spot_checks": [i for i in items if i.kind == "spot_check"],
+            "spot_checks": shown_spots,
+            "spot_total": len(spot_checks),
+            "spot_open": len(spot_open),
+            "spot_hidden": len(spot_checks) - len(shown_spots),
             "undecided": undecided,
             "can_review": Role.REVIEWER in roles and report.status in ("open", "returned"),
             "can_approve": Role.APPROVER in roles

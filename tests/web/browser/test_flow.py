@@ -36,10 +36,13 @@ class Desk:
         self.account = account
         self.shots = shots
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, focus: str | None = None) -> None:
+        """A screenshot of the window (reports are long), scrolled to `focus` if given."""
+        if focus:
+            self.page.locator(focus).first.scroll_into_view_if_needed()
         Desk.counter += 1
         path = self.shots / f"{Desk.counter:02d}-{self.account.role}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path))
 
     def goto(self, path: str) -> None:
         self.page.goto(self.server.url + path)
@@ -98,7 +101,12 @@ def find_report_to_review(desk: Desk, staff_name: str) -> tuple[str, int]:
 def decide(desk: Desk, pk: int, decision: str, reason: str) -> None:
     desk.page.fill(f"[data-testid=reason-{pk}]", reason)
     desk.click_and_wait(f"[data-testid=decide-{decision}-{pk}]")
-    status = desk.page.get_attribute(f"[data-testid=item-{pk}]", "data-status")
+    card = desk.page.locator(f"[data-testid=item-{pk}]")
+    if card.count() != 1:
+        messages = desk.page.locator("[data-testid^=message-]").all_inner_texts()
+        desk.shot(f"item-{pk}-missing")
+        pytest.fail(f"after deciding item {pk}: at {desk.page.url}, messages {messages}")
+    status = card.get_attribute("data-status")
     expected = {"justified": "justified", "ask": "asked", "improper": "improper"}[decision]
     assert status == expected, f"item {pk}: {status} after {decision}"
 
@@ -134,7 +142,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
             decide(reviewer, pk, "improper", "查無公務需要，移送政風室調查")
         else:
             decide(reviewer, pk, "justified", f"經查為受理民眾申請案件（第 {number + 1} 項）")
-    reviewer.shot("all-decided-but-one-asked")
+    reviewer.shot("all-decided-but-one-asked", focus=f"[data-testid=item-{asked_pk}]")
     assert reviewer.page.locator("[data-testid=submit-report]").is_disabled()
 
     # 2. The staff member answers from their inbox.
@@ -150,8 +158,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     staff.page.fill(f"[data-testid=answer-{request_id}]", ANSWER)
     staff.click_and_wait(f"[data-testid=answer-submit-{request_id}]")
     assert (
-        staff.page.get_attribute(f"[data-testid=request-{request_id}]", "data-status")
-        == "answered"
+        staff.page.get_attribute(f"[data-testid=request-{request_id}]", "data-status") == "answered"
     )
     staff.shot("answered")
     staff.close()
@@ -159,6 +166,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     # 3. The reviewer sees the answer, decides the item and submits.
     reviewer.goto(report_path)
     assert ANSWER in reviewer.page.inner_text(f"[data-testid=item-answer-{asked_pk}]")
+    reviewer.shot("sees-the-answer", focus=f"[data-testid=item-answer-{asked_pk}]")
     decide(reviewer, asked_pk, "justified", "承辦人說明合理，已核對補登案號")
     assert reviewer.page.locator("[data-testid=submit-report]").is_enabled()
     reviewer.click_and_wait("[data-testid=submit-report]")
@@ -179,7 +187,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     # 5. The reviewer reads the comment and resubmits.
     reviewer.goto(report_path)
     assert RETURN_COMMENT in reviewer.page.inner_text("[data-testid=return-comment]")
-    reviewer.shot("sees-return-comment")
+    reviewer.shot("sees-return-comment", focus="[data-testid=return-comment]")
     reviewer.click_and_wait("[data-testid=submit-report]")
     assert reviewer.status() == "submitted"
 
@@ -192,7 +200,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     assert approver.page.locator("[data-testid=approved-lock]").is_visible()
     history = approver.page.inner_text("[data-testid=history]")
     assert RETURN_COMMENT in history
-    approver.shot("approved")
+    approver.shot("approved", focus="[data-testid=approved-lock]")
 
     # 7. The PDF is downloaded and holds the report's findings and signatures.
     with approver.page.expect_download() as download_info:

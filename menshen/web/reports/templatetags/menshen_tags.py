@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import template
+from django.utils.translation import get_language, gettext_lazy
 
 from menshen import ids
 from menshen.web.roc import roc_date, roc_datetime
@@ -38,3 +40,39 @@ def percent(part: int | float, whole: int | float) -> str:
 def get(mapping: dict, key: object) -> object:
     """mapping[key] in a template, or ''."""
     return mapping.get(key, "") if mapping else ""
+
+
+@functools.cache
+def _rule_titles() -> dict[str, tuple[str, str]]:
+    """rule id -> (zh title, en title), from the detection catalogue when it can be loaded."""
+    try:
+        from menshen.detect.rules import all_rules
+
+        return {rule.id: (rule.title_zh, rule.title_en) for rule in all_rules()}
+    except Exception:  # the catalogue is optional for the web app: fall back to ids
+        return {}
+
+
+@register.filter
+def rule_titles(rule_ids: list[str] | None) -> str:
+    """'查無業務案件、非辦公時間' for ['unexplained', 'off-hours'] (English when chosen)."""
+    english = (get_language() or "").startswith("en")
+    titles = _rule_titles()
+    names = []
+    for rule_id in rule_ids or []:
+        pair = titles.get(rule_id)
+        names.append((pair[1] if english else pair[0]) if pair else rule_id)
+    return (", " if english else "、").join(names)
+
+
+SEVERITY = {
+    "low": gettext_lazy("low"),
+    "medium": gettext_lazy("medium"),
+    "high": gettext_lazy("high"),
+    "critical": gettext_lazy("critical"),
+}
+
+
+@register.filter
+def severity(value: str) -> str:
+    return str(SEVERITY.get(value, value))

@@ -1,0 +1,95 @@
+"""`menshen bench detect`: time detection alone on a synthetic store, and the daily run.
+
+The synthetic dataset and its store are cached (`--cache`, default
+~/.cache/menshen/bench-detect-<events>-<days>-<seed>) so only detection is timed. Each
+timed run is a fresh child process, so its peak memory (ru_maxrss) is detection's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+FULL_TARGET_S, DAILY_TARGET_S, MEMORY_TARGET_GIB = 30.0, 10.0, 4.0
+
+
+def _timed_run(home: Path, start: dt.date, end: dt.date, engine: str) -> dict[str, float | int]:
+    """Runs in the child: load, explain, rules, findings — no write (detection alone)."""
+    from menshen.detect.cli import run_store_detection
+
+    began = time.perf_counter()
+    result, _ = run_store_detection(home, start, end, engine, write=False)
+    seconds = time.perf_counter() - began
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": round(seconds, 2),
+        "peak_gib": round(peak_kib / 1024 / 1024, 3),
+        "lookups": result.tables["explanations"].num_rows if result else 0,
+        "findings": result.findings.num_rows if result else 0,
+    }
+
+
+def _child(home: Path, start: dt.date, end: dt.date, engine: str) -> dict[str, float | int]:
+    code = (
+        "import json, sys, datetime as dt; from pathlib import Path;"
+        "from menshen.detect.bench import _timed_run;"
+        "print(json.dumps(_timed_run(Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]),"
+        " dt.date.fromisoformat(sys.argv[3]), sys.argv[4])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(home), start.isoformat(), end.isoformat(), engine],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@click.command("detect")
+@click.option(
+    "--events", type=int, default=10_000_000, show_default=True, help="查詢筆數 / look-ups"
+)
+@click.option("--days", type=int, default=28, show_default=True, help="天數 / days")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--cache", type=click.Path(path_type=Path), help="資料集與證據庫快取 / cache dir")
+@click.option("--engine", type=click.Choice(["duckdb", "pyspark"]), default="duckdb")
+def bench_detect(events: int, days: int, seed: int, cache: Path | None, engine: str) -> None:
+    """偵測效能 / Time detection alone (full range) and the daily run; print peak memory."""
+    from menshen.store import Store
+    from menshen.synth import generate
+
+    cache = cache or Path.home() / ".cache" / "menshen" / f"bench-detect-{events}-{days}-{seed}"
+    dataset, home = cache / "dataset", cache / "store"
+    if not (dataset / "labels.csv").exists():
+        click.echo(f"產生合成資料 / generating {events:,} look-ups into {dataset} …", err=True)
+        generate(dataset, seed=seed, events=events, days=days, fmt="parquet")
+    store = Store(home)
+    if not store.snapshot().access_files:
+        click.echo(f"匯入證據庫 / ingesting into {home} …", err=True)
+        store.ingest(dataset)
+    snap = store.snapshot()
+    span = snap.date_range() if callable(snap.date_range) else snap.date_range
+    if span is None:
+        raise click.ClickException("the benchmark store holds no look-ups")
+    first, last = span
+    click.echo(f"引擎 engine: {engine}; 期間 range {first} – {last}; 快取 cache {cache}")
+    full = _child(home, first, last, engine)
+    daily = _child(home, last, last, engine)
+    rows = [
+        ("full range / 全期偵測", full, FULL_TARGET_S),
+        ("daily run / 單日偵測（含基準期）", daily, DAILY_TARGET_S),
+    ]
+    for label, r, target in rows:
+        ok = r["seconds"] < target and r["peak_gib"] < MEMORY_TARGET_GIB
+        click.echo(
+            f"{label}: {r['lookups']:,} look-ups in range, {r['findings']:,} findings, "
+            f"{r['seconds']:.1f} s (target < {target:.0f} s), peak {r['peak_gib']:.2f} GiB "
+            f"(target < {MEMORY_TARGET_GIB:.0f} GiB) {'OK' if ok else 'MISSED'}"
+        )
