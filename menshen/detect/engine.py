@@ -41,6 +41,9 @@ def spark_session(partitions: int = 4) -> Any:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", "2g")
+            # Tiny test tables: compiling generated code costs more than it saves.
+            .config("spark.sql.codegen.wholeStage", "false" if partitions == 1 else "true")
+            .config("spark.sql.adaptive.enabled", "false" if partitions == 1 else "true")
             .getOrCreate()
         )
         _spark_session.sparkContext.setLogLevel("ERROR")
@@ -51,6 +54,9 @@ def spark_session(partitions: int = 4) -> Any:
 class Engine:
     name: EngineName
     con: Any
+    # Keep materialised intermediate results (Spark: cacheTable). Tests of one query per
+    # context turn it off: caching a tiny table costs more than recomputing it.
+    cache: bool = True
     _names: list[str] = field(default_factory=list)
 
     def load(self, name: str, table: pa.Table) -> ir.Table:
@@ -76,7 +82,8 @@ class Engine:
         if self.name == "duckdb":
             return self.con.create_table(unique, expr, temp=True)
         view = self.con.create_view(unique, expr, overwrite=True)
-        self.con._session.catalog.cacheTable(unique)
+        if self.cache:
+            self.con._session.catalog.cacheTable(unique)
         return view
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
@@ -93,12 +100,20 @@ class Engine:
         self._names.clear()
 
 
-def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Engine:
+def connect(
+    engine: EngineName = "duckdb",
+    *,
+    threads: int | None = None,
+    cache: bool = True,
+    partitions: int = 4,
+) -> Engine:
+    """An engine to load tables into. `partitions`: Spark shuffle partitions (the session is
+    created once per process; the first call decides)."""
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
-        return Engine("duckdb", con)
+        return Engine("duckdb", con, cache)
     if engine == "pyspark":
-        return Engine("pyspark", ibis.pyspark.connect(spark_session()))
+        return Engine("pyspark", ibis.pyspark.connect(spark_session(partitions)), cache)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from menshen.dataset.validate import lit
+from menshen.dataset.schema import FileSpec
+from menshen.dataset.validate import lit, q
 from menshen.store.stage import run
 from menshen.store.store import Snapshot
 
@@ -102,3 +103,40 @@ def move_partitions(source: Path, target: Path) -> list[Path]:
             os.rename(path, destination / f"part-{number}.parquet")
             moved.append(destination / f"part-{number}.parquet")
     return moved
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection, spec: FileSpec, row_hash: str) -> None:
+    """Fill `skip` for a reference table: a later row with the key of an earlier one is a
+    duplicate (same content, skipped) or a conflict (quarantined); the first is kept. Only
+    rows whose key hash occurs twice are ranked, so a clean table costs one aggregate."""
+    if not spec.key:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE skip (source_line BIGINT, status VARCHAR, reason VARCHAR)",
+        )
+        return
+    key = ", ".join(q(k) for k in spec.key)
+    names = "+".join(spec.key)
+    reason = (
+        lit("與本檔第 ")
+        + " || first_line || "
+        + lit(f" 行的鍵值（{names}）重複但內容不同 / duplicate key {names}: conflicts with line ")
+        + " || first_line"
+    )
+    run(
+        con,
+        f"""CREATE OR REPLACE TEMP TABLE skip AS
+        WITH candidates AS (
+            SELECT hash({key}) AS k FROM good GROUP BY 1 HAVING count(*) > 1),
+        hashed AS (
+            SELECT source_line, {key}, {row_hash} AS h FROM good
+            WHERE hash({key}) IN (SELECT k FROM candidates)),
+        ranked AS (
+            SELECT source_line, h,
+                first_value(source_line) OVER w AS first_line,
+                first_value(h) OVER w AS first_hash
+            FROM hashed WINDOW w AS (PARTITION BY {key} ORDER BY source_line))
+        SELECT source_line, CASE WHEN h = first_hash THEN 'duplicate' ELSE 'conflict' END AS status,
+            {reason} AS reason
+        FROM ranked WHERE source_line <> first_line""",
+    )

@@ -1,11 +1,12 @@
 """`menshen ingest`: read a dataset, validate it, and commit one batch to the store.
 
-Per file, streaming: pyarrow parses chunks of strings (menshen.dataset.reader), DuckDB
-validates and normalises each chunk in parallel (menshen.dataset.validate) into staged
-Parquet under the batch's work directory. Then, set-wise in DuckDB: duplicates and conflicts
-within the file (hash aggregate on (system, event_id)) and against the committed store
-(join on the key), the partitioned write of the kept look-ups, and the quarantine file.
-Python loops run only over the few rejected rows and the first problems shown.
+Per file, streaming: pyarrow parses chunks of strings (menshen.dataset.reader) and DuckDB
+validates and normalises each chunk in parallel (menshen.store.stage), writing usable
+look-ups straight into date partitions in the work directory. Then, set-wise in DuckDB
+(menshen.store.dedup): duplicates and conflicts within the file and against the committed
+store. Without any, the staged partitions move into the batch as they are; otherwise they
+are written again without the skipped rows. Python loops run only over the few rejected
+rows and the first problems shown.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from menshen.dataset.errors import Problem
 from menshen.dataset.files import DatasetFile, find_files, open_file
 from menshen.dataset.schema import ACCESS, FileSpec
 from menshen.dataset.validate import SEP, lit, q
-from menshen.store.dedup import find_duplicates, move_partitions
+from menshen.store.dedup import duplicate_keys, find_duplicates, move_partitions
 from menshen.store.manifest import sha256_file
 from menshen.store.quarantine import write_quarantine
 from menshen.store.stage import ACCESS_COLUMNS, run, stage_file
@@ -48,6 +49,7 @@ class FileReport:
     extra_columns: list[str] = field(default_factory=list)
     quarantine_path: str | None = None
     problems: list[Problem] = field(default_factory=list)  # first ones, for the summary
+    notes: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -94,10 +96,16 @@ def ingest(
     """Ingest `folder`; DatasetError (nothing written) when it cannot be used at all,
     StoreBusy when locked and wait=False."""
     paths = find_files(folder)
-    opened = [
-        open_file(ACCESS if t == "access" else _spec(t), p, encoding) for t, p in paths.items()
-    ]
     report = IngestReport(store.home, folder.resolve(), [])
+    opened = []
+    for table, path in paths.items():
+        spec = ACCESS if table == "access" else _spec(table)
+        if not spec.required and path.stat().st_size == 0:
+            skipped = FileReport(path.name, table, "-")
+            skipped.notes.append("空檔案，略過 / empty optional file, skipped")
+            report.files.append(skipped)
+            continue
+        opened.append(open_file(spec, path, encoding))
     with store.writer(wait=wait, on_wait=on_wait) as writer:
         staged = writer.new_batch("ingest")
         try:
@@ -185,7 +193,8 @@ def _ingest_file(
     relative = f"quarantine/{item.name}.quarantine.csv"
     if report.quarantined:
         target = staged.file(relative, rows=report.quarantined)
-        problems = write_quarantine(con, item.spec, target, item.name, bad, table == "access")
+        key = ("event_id",) if table == "access" else item.spec.key
+        problems = write_quarantine(con, item.spec, target, item.name, bad, key)
         report.problems = problems[:MAX_PROBLEMS]
         digest = sha256_file(target)
         stored = _stored_path(snapshot, relative, digest)
@@ -268,17 +277,24 @@ def _write_reference(
     snapshot: Snapshot,
     report: FileReport,
 ) -> bool:
+    columns = ", ".join(q(name) for name in spec.names)
+    row_text = ", ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '\\N')" for n in spec.names)
+    duplicate_keys(con, spec, f"md5(concat_ws(chr(31), {row_text}))")
+    report.duplicates, report.conflicts = run(
+        con,
+        "SELECT coalesce(count_if(status = 'duplicate'), 0), "
+        "coalesce(count_if(status = 'conflict'), 0) FROM skip",
+    )[0]
     run(
         con,
-        "CREATE OR REPLACE TEMP TABLE skip (source_line BIGINT, status VARCHAR, reason VARCHAR)",
+        "CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM good "
+        "WHERE source_line NOT IN (SELECT source_line FROM skip)",
     )
-    columns = ", ".join(q(name) for name in spec.names)
-    report.kept = run(con, "SELECT count(*) FROM good")[0][0]
-    row_text = ", ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '\\N')" for n in spec.names)
+    report.kept = run(con, "SELECT count(*) FROM kept")[0][0]
     digest = run(
         con,
         "SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
-        f"(SELECT sha256(concat_ws(chr(31), {row_text})) AS h FROM good)",
+        f"(SELECT sha256(concat_ws(chr(31), {row_text})) AS h FROM kept)",
     )[0][0]
     current = snapshot.reference_entry(spec.table)
     if current is not None and current.get("table_sha256") == digest:
@@ -289,7 +305,7 @@ def _write_reference(
     target = staged.file(f"ref/{spec.table}.parquet", table=spec.table, table_sha256=digest)
     run(
         con,
-        f"COPY (SELECT {columns} FROM good ORDER BY source_line) TO {lit(str(target))} "
+        f"COPY (SELECT {columns} FROM kept ORDER BY source_line) TO {lit(str(target))} "
         "(FORMAT parquet, COMPRESSION zstd)",
     )
     return True

@@ -13,7 +13,7 @@ import duckdb
 
 from menshen.dataset.errors import Problem
 from menshen.dataset.schema import FileSpec
-from menshen.dataset.validate import SEP, lit, q, split_problem
+from menshen.dataset.validate import lit, q, split_problem
 
 
 def write_quarantine(
@@ -22,10 +22,11 @@ def write_quarantine(
     target: Path,
     source_file: str,
     bad_files: list[Path],
-    with_conflicts: bool,
+    key: tuple[str, ...],
 ) -> list[Problem]:
     """Write the quarantine CSV from the staged failing rows (`bad_files`), the `rejected`
-    relation and the conflicts in `skip`; return every problem, in line order."""
+    relation and the conflicts in `skip` (rows of `good`, named by their `key` columns);
+    return every problem, in line order."""
     raw = ", ".join(f"{q('raw_' + n)}" for n in spec.names)
     null_raw = ", ".join(f"NULL AS {q('raw_' + n)}" for n in spec.names)
     conflict_raw = ", ".join(f"CAST(s.{q(n)} AS VARCHAR) AS {q('raw_' + n)}" for n in spec.names)
@@ -35,9 +36,11 @@ def write_quarantine(
         parts.append(
             f"SELECT source_line, problems, {raw}, NULL AS raw_text FROM read_parquet({files})"
         )
-    if with_conflicts:
+    if key:
+        name = lit("+".join(key))
+        value = " || '+' || ".join(f"coalesce(CAST(s.{q(k)} AS VARCHAR), '')" for k in key)
         parts.append(
-            f"SELECT s.source_line, ['event_id' || chr(31) || s.event_id || chr(31) || k.reason] "
+            f"SELECT s.source_line, [{name} || chr(31) || {value} || chr(31) || k.reason] "
             f"AS problems, {conflict_raw}, NULL AS raw_text FROM good s JOIN skip k "
             "USING (source_line) WHERE k.status = 'conflict'"
         )
@@ -70,4 +73,4 @@ def write_quarantine(
     return problems
 
 
-__all__ = ["SEP", "write_quarantine"]
+__all__ = ["write_quarantine"]

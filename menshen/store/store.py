@@ -99,6 +99,15 @@ class Snapshot:
                 return paths
         return []
 
+    def derived_all(self, table: str) -> list[tuple[dict[str, Any], Path]]:
+        """(batch entry, path) of `table` in every detect batch, oldest first — for readers
+        that merge detect runs over different date ranges (later ones win per date)."""
+        found = []
+        for batch, entry in self._files("detect", "derived"):
+            if entry["path"].startswith(f"batches/{batch['batch_id']}/derived/{table}."):
+                found.append((batch, self.home / entry["path"]))
+        return found
+
     def quarantine_files(self) -> list[Path]:
         return [self.home / e["path"] for _, e in self._files("ingest", "quarantine")]
 

@@ -24,7 +24,7 @@ def summary_lines(report: IngestReport, max_problems: int = 20) -> list[str]:
     for f in report.files:
         counts = ", ".join(f"{label} {getattr(f, attr):,}" for attr, label in COUNTS)
         lines.append(f"{f.file} [{f.encoding}]: {counts}")
-        notes = []
+        notes = list(f.notes)
         if f.unchanged:
             notes.append(
                 "與現存版本相同，未另存 / identical to the stored version, not stored again"

@@ -44,6 +44,9 @@ class VerifyResult:
 
 def verify_store(home: Path) -> VerifyResult:
     result = VerifyResult()
+    if not (home / "manifest.jsonl").exists() and not (home / "batches").exists():
+        result.problems.append(f"{home}: 找不到證據庫 / no evidence store here")
+        return result
     try:
         entries = read_manifest(home)
     except ManifestError as exc:

@@ -96,7 +96,7 @@ WORK_MIX: dict[str, tuple[tuple[str, str, float], ...]] = {
                        ("PKN", "P05", 5), ("PKN", "P01", 7)),
     "police_inv": (("PKN", "P01", 60), ("PKN", "P05", 8), ("PKN", "P03", 14), ("CRS", "C04", 18)),
     "civil": (("RIS", "R06", 30), ("RIS", "R04", 25), ("PET", "X01", 30), ("PET", "X02", 15)),
-    "social": (("RIS", "R05", 45), ("LIQ", "L03", 25), ("RIS", "R04", 15), ("PET", "X01", 15)),
+    "social": (("RIS", "R05", 32), ("LIQ", "L03", 16), ("RIS", "R04", 22), ("PET", "X01", 30)),
 }  # fmt: skip
 
 # Systems each unit kind holds accounts on; CRS only for designated users (see org.py).

@@ -15,7 +15,7 @@ from menshen import exitcodes
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=1,
     show_default=True,
     help="亂數種子 / random seed (same seed, same bytes)",

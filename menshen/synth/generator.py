@@ -15,6 +15,7 @@ from menshen.synth import reference
 from menshen.synth.batches import ACTIONS, Events, Records
 from menshen.synth.legit import legit_day
 from menshen.synth.misuse import plan_misuse
+from menshen.synth.names import unique_ids
 from menshen.synth.org import build_org
 from menshen.synth.output import FORMATS, TableWriter, write_table
 from menshen.synth.population import build_population
@@ -29,6 +30,10 @@ from menshen.synth.world import (
 )  # fmt: skip
 
 DEFAULT_START = dt.date(2026, 10, 5)
+DATASET_FILES = (
+    "access", "labels", "records", "staff", "units", "accounts", "systems", "purposes", "persons",
+    "relations", "watchlist", "calendar", "office_hours", "staff_risk",
+)  # fmt: skip
 EVENTS_PER_STAFF_DAY = 45
 
 ACCESS_SCHEMA = pa.schema(
@@ -68,7 +73,7 @@ def world_sizes(events: int, days: int) -> tuple[int, int, int]:
     """(staff, persons, districts) for a world of `events` look-ups over `days` days."""
     workdays = max(1.0, days * 5 / 7 - days / 28)
     staff = max(40, round(events / (workdays * EVENTS_PER_STAFF_DAY)))
-    persons = max(20_000, events // 5)
+    persons = max(50_000, events // 5)
     districts = int(np.clip(round(staff / 110), 1, 37))
     return staff, persons, districts
 
@@ -78,7 +83,10 @@ def build_world(seed: int, events: int, days: int, start: dt.date) -> World:
     n_staff, n_persons, n_districts = world_sizes(events, days)
     pop = build_population(rng, n_persons, n_districts)
     org = build_org(rng, n_staff, n_districts, start, days, pop.district_start, pop.district_end)
-    world = World(seed, start, days, pop, org, world_calendar(start, days))
+    sex = np.where(rng.random(max(1000, n_persons // 10)) < 0.5, "M", "F")
+    outsiders = unique_ids(rng, sex)
+    outsiders = outsiders.filter(pc.invert(pc.is_in(outsiders, value_set=pop.person_id)))
+    world = World(seed, start, days, pop, org, world_calendar(start, days), outsiders)
     reference.add_relations_and_watchlist(world, rng)
     return world
 
@@ -103,8 +111,15 @@ def generate(
         )
     if events < 1 or days < 1:
         raise ValueError("events 與 days 須為正整數 / events and days must be positive")
+    if seed < 0:
+        raise ValueError("seed 須為非負整數 / seed must be a non-negative integer")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # A dataset written earlier in another format would leave two versions of each table.
+    for name in DATASET_FILES:
+        for other in FORMATS:
+            if other != fmt and (out / f"{name}.{other}").exists():
+                (out / f"{name}.{other}").unlink()
     start = start or DEFAULT_START
     world = build_world(seed, events, days, start)
     plan = plan_misuse(world, np.random.Generator(np.random.PCG64([seed, 1])), events)

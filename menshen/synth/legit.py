@@ -63,6 +63,7 @@ PATTERN_P = np.array([0.7788, 0.015, 0.006, 0.07, 0.08, 0.049, 0.0012])
 PATTERN_P = PATTERN_P / PATTERN_P.sum()
 NO_RECORD_LABEL = {"R04": "legit:walk_in", "P03": "legit:field_check", "X02": "legit:phone_inquiry"}
 LIST_RATE = 0.22
+OUTSIDER_SHARE = 0.03
 TYPO_SUBJECT_RATE = 1 / 12_000
 
 
@@ -103,7 +104,7 @@ def _durations(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     return (np.exp(lo + rng.random(len(kind)) * (hi - lo)) * 3600).astype(np.int64)
 
 
-def _texts(rng: np.random.Generator, purpose: np.ndarray) -> np.ndarray:
+def purpose_texts(rng: np.random.Generator, purpose: np.ndarray) -> np.ndarray:
     count = TEXT_COUNT[purpose]
     pick = (rng.random(len(purpose)) * np.maximum(count, 1)).astype(np.int64)
     has = (count > 0) & (rng.random(len(purpose)) < 0.3)
@@ -202,6 +203,10 @@ def legit_day(
     no_record = kind < 0
     household = PURPOSE_SCOPE_HH[purpose]
     person = ~no_record & ~household
+    # Some people served live elsewhere (moving in, travellers): not in persons.csv.
+    outsider = ~household & (rng.random(len(subject)) < OUTSIDER_SHARE)
+    n_out = len(world.all_ids) - len(world.pop)
+    subject = np.where(outsider, len(world.pop) + rng.integers(0, n_out, len(subject)), subject)
 
     e, r = _person_cases(world, d, rng, case_staff[person], purpose[person], account[person],
                          t0[person], subject[person], district[person])  # fmt: skip
@@ -224,8 +229,8 @@ def legit_day(
     events.append(
         make_events(
             t0[no_record][owner] + pos * rng.integers(20, 300, len(owner)), system[no_record][owner],
-            account[no_record][owner], world.pop.person_id.take(pa.array(subject[no_record][owner])),
-            p[owner], labels[p[owner]], action=_actions(rng, len(owner)), text=_texts(rng, p[owner]),
+            account[no_record][owner], world.all_ids.take(pa.array(subject[no_record][owner])),
+            p[owner], labels[p[owner]], action=_actions(rng, len(owner)), text=purpose_texts(rng, p[owner]),
         )
     )  # fmt: skip
     out = Events.concat(events)
@@ -269,11 +274,11 @@ def _person_cases(world: World, d: int, rng: np.random.Generator, staff: np.ndar
     refs = pc.if_else(pa.array(pattern == 2), serial_typo, refs)
     refs = pc.if_else(pa.array((pattern == 1) | (pattern == 6)), pa.nulls(c, pa.string()), refs)
     labels = np.array([SC[p] for p in PATTERNS])[pattern]
-    subj = world.pop.person_id.take(pa.array(subject))
+    subj = world.all_ids.take(pa.array(subject))
     events = [
         make_events(t, PURPOSE_SYSTEM[purpose][owner], account[owner], subj.take(pa.array(owner)),
                     purpose[owner], labels[owner], ref=refs.take(pa.array(owner)),
-                    action=_actions(rng, len(owner)), text=_texts(rng, purpose[owner]))
+                    action=_actions(rng, len(owner)), text=purpose_texts(rng, purpose[owner]))
     ]  # fmt: skip
     # Records: opened before the look-up, or entered afterwards within the purpose's window.
     opened = t0 - rng.integers(60, 1800, c)
@@ -354,7 +359,7 @@ def _household_cases(world: World, d: int, rng: np.random.Generator, staff: np.n
         SC["legit:household_review"],
         ref=ids.take(pa.array(owner)),
         action=_actions(rng, len(owner)),
-        text=_texts(rng, purpose[owner]),
+        text=purpose_texts(rng, purpose[owner]),
     )
     opened = t0 - rng.integers(DAY, 10 * DAY, c)
     closed = opened + _durations(rng, kind)

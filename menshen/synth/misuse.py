@@ -15,10 +15,9 @@ import pyarrow.compute as pc
 
 from menshen.synth.batches import Events, Records, make_events
 from menshen.synth.catalog import PURPOSE_BY_CODE, WORK_MIX
-from menshen.synth.legit import OFFICE_CDF, record_ids
-from menshen.synth.names import format_ids
+from menshen.synth.legit import OFFICE_CDF, purpose_texts, record_ids
 from menshen.synth.org import Account
-from menshen.synth.world import DAY, PURPOSE_CODES, PURPOSE_KIND, SC, SYSTEM_CODES, World
+from menshen.synth.world import PURPOSE_CODES, PURPOSE_KIND, SC, SYSTEM_CODES, World
 
 # scenario -> (incidents per 8,000 events, rough look-ups per incident)
 RATES: dict[str, tuple[float, int]] = {
@@ -122,12 +121,13 @@ class Planner:
 
     def emit(self, d: int, times: list[int], account: int, subjects: list[str], purposes: list[int],
              refs: list[str | None], scenario: str, incident: str, misuse: int = 1) -> None:  # fmt: skip
-        texts = [-1] * len(times)
+        texts = purpose_texts(self.rng, np.array(purposes, dtype=np.int64).clip(0))
+        texts = np.where(np.array(purposes) < 0, -1, texts)
         ev = make_events(
             np.array(times, np.int64), int(self.w.acct_system[account]),
             account, pa.array(subjects, pa.string()), np.array(purposes), SC[scenario],
             ref=pa.array(refs, pa.string()), action=self.rng.choice(3, len(times), p=[0.8, 0.15, 0.05]),
-            text=np.array(texts), misuse=misuse, incident=incident if misuse else None,
+            text=texts, misuse=misuse, incident=incident if misuse else None,
         )  # fmt: skip
         self.plan.add(d, ev)
         if misuse:
@@ -208,4 +208,4 @@ def plan_misuse(world: World, rng: np.random.Generator, events: int) -> MisusePl
     return planner.plan
 
 
-__all__ = ["DAY", "MisusePlan", "Planner", "format_ids", "plan_misuse"]
+__all__ = ["MisusePlan", "Planner", "plan_misuse"]

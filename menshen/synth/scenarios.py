@@ -100,8 +100,9 @@ def celebrity_burst(p: Planner) -> None:
         purpose, acct = p.purpose_for(int(staff), codes)
         t = start + int(p.rng.exponential(8 * 3600))
         if not w.staff_police[staff]:
-            day = (t - w.base0) // DAY
-            t = w.day_base(int(day)) + int(p.rng.integers(8 * 3600, 17 * 3600))
+            # Counter staff read the news and look the person up at work, on a workday.
+            day = int(w.next_workday[min(int((t - w.base0) // DAY), w.days)])
+            t = w.day_base(day) + int(p.rng.integers(8 * 3600, 17 * 3600))
         day = int((t - w.base0) // DAY)
         if day >= w.days:
             continue

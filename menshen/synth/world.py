@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from menshen.calendar import DayInfo, GovCalendar
 from menshen.synth.batches import Events
@@ -89,6 +90,7 @@ class World:
     pop: Population
     org: Org
     calendar: Calendar
+    outsiders: pa.Array  # ids of people served who live elsewhere (not in persons.csv)
     relations: list[tuple[int, int, str]] = field(default_factory=list)  # staff, person, rel
     watchlist: list[tuple[int, str, str]] = field(default_factory=list)  # person, category, note
     staff_risk: list[tuple[int, float, dt.date | None]] = field(default_factory=list)
@@ -100,6 +102,7 @@ class World:
 
     def __post_init__(self) -> None:
         org = self.org
+        self.all_ids = pa.concat_arrays([self.pop.person_id, self.outsiders])
         self.base0 = int(np.datetime64(self.start, "s").astype(np.int64))
         self.end_s = self.base0 + self.days * DAY
         n = len(org.staff)

@@ -159,7 +159,10 @@ class PostgresCluster:
         command = [str(self.bin_dir / tool), *args]
         if self._run_as:
             command = ["runuser", "-u", self._run_as, "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        except OSError as error:
+            raise ClusterError(f"PostgreSQL {tool} 無法執行 / cannot run: {error}") from None
         if check and result.returncode != 0:
             log = ""
             if self.root and self.log_file.exists():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def run_pass(
     command += extra
     env = {**os.environ, **spec.env, **env_extra}
     banner(f"{spec.name}: {spec.description}")
-    print("$ " + " ".join(command), flush=True)
+    print("$ " + shlex.join(command), flush=True)
     started = time.monotonic()
     exit_code = subprocess.call(command, cwd=REPO, env=env)
     seconds = time.monotonic() - started

@@ -25,6 +25,7 @@ RULE_HASH = "0" * 64
 PURPOSES = ("P01", "P02", "P03", "P04")
 SYSTEMS = ("HR", "LI", "PR")
 MARKER = "bench-web-world.json"
+WORLD_VERSION = 2  # bump when the generated unit-day changes: old homes are rebuilt
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class BenchWorld:
     def save(self, home: Path) -> None:
         path = home / MARKER
         path.write_text(
-            json.dumps({"report_id": self.report_id, "lookups": self.lookups,
-                        "reviewers": self.reviewers}),
+            json.dumps({"version": WORLD_VERSION, "report_id": self.report_id,
+                        "lookups": self.lookups, "reviewers": self.reviewers}),
             encoding="utf-8",
         )  # fmt: skip
         path.chmod(0o600)
@@ -48,23 +49,33 @@ class BenchWorld:
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != WORLD_VERSION:
+            return None
         return cls(data["report_id"], data["lookups"], [tuple(r) for r in data["reviewers"]])
 
 
 def _tables(lookups: int, staff_ids: list[str], seed: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Every 500 look-ups, one must-review finding of two look-ups of one person by one staff
+    member (0.4% of look-ups flagged: the review load detection aims at)."""
     rng = random.Random(seed)
     start = dt.datetime.combine(REPORT_DAY, dt.time(8, 0))
     step = (9.5 * 3600) / max(lookups, 1)
     rows, findings, events = [], [], []
-    flagged_every = 250  # ~0.4% of look-ups in must-review findings
+    pair_gap = len(staff_ids)  # look-ups n - gap and n have the same staff member
+    flagged_subjects: dict[int, str] = {}
     for n in range(lookups):
         staff_id = staff_ids[n % len(staff_ids)]
         at = start + dt.timedelta(seconds=n * step)
-        subject = ids.generate_national_id(rng)
         system = SYSTEMS[n % len(SYSTEMS)]
-        flagged = n % flagged_every == flagged_every - 1
-        finding_id = f"bench{n:011d}" if flagged else None
-        explained = not flagged and rng.random() > 0.01
+        second = n % 500 == 499 and n >= pair_gap
+        first = (n + pair_gap) % 500 == 499 and n + pair_gap < lookups
+        finding_id = f"bench{(n if second else n + pair_gap):011d}" if first or second else None
+        subject = ids.generate_national_id(rng)
+        if first:
+            flagged_subjects[n + pair_gap] = subject
+        if second:
+            subject = flagged_subjects.pop(n, subject)
+        explained = finding_id is None and rng.random() > 0.01
         rows.append({
             "system": system, "event_id": f"{system}-{n:08d}", "occurred_at": at,
             "occurred_date": REPORT_DAY, "report_date": REPORT_DAY,
@@ -79,18 +90,22 @@ def _tables(lookups: int, staff_ids: list[str], seed: int) -> tuple[pa.Table, pa
             "explanation_en": "a record the user handled" if explained else None,
             "finding_id": finding_id,
         })  # fmt: skip
-        if flagged:
+        if finding_id:
+            events.append({"finding_id": finding_id, "system": system,
+                           "event_id": f"{system}-{n:08d}", "rules": ["unexplained", "repeat"]})  # fmt: skip
+        if second:
             findings.append({
                 "finding_id": finding_id, "report_date": REPORT_DAY, "unit_id": UNIT_ID,
                 "staff_id": staff_id, "account": f"acc-{staff_id}", "subject_id": subject,
-                "first_at": at, "last_at": at, "event_count": 1,
-                "rules": ["unexplained"], "severity": "high", "risk_score": 60.0 + n % 30,
-                "must_review": True, "evidence_zh": ["未見該民眾之業務案件紀錄"],
-                "evidence_en": ["no business record for this person"],
-                "rule_hashes": json.dumps({"unexplained": RULE_HASH}), "risk_factors": [],
+                "first_at": at - dt.timedelta(seconds=pair_gap * step), "last_at": at,
+                "event_count": 2, "rules": ["unexplained", "repeat"], "severity": "high",
+                "risk_score": 60.0 + n % 30, "must_review": True,
+                "evidence_zh": ["未見該民眾之業務案件紀錄", "同日查詢同一民眾 2 次"],
+                "evidence_en": ["no business record for this person",
+                                "the same person looked up twice in one day"],
+                "rule_hashes": json.dumps({"unexplained": RULE_HASH, "repeat": RULE_HASH}),
+                "risk_factors": [],
             })  # fmt: skip
-            events.append({"finding_id": finding_id, "system": system,
-                           "event_id": f"{system}-{n:08d}", "rules": ["unexplained"]})  # fmt: skip
     return pa.Table.from_pylist(rows), pa.Table.from_pylist(findings), pa.Table.from_pylist(events)
 
 

@@ -21,8 +21,12 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from menshen.testing.webworld import BenchWorld
 
 TARGET_P95_MS = 500.0
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -113,6 +117,7 @@ def run_reviewer(
     lookups: int,
     requests: int,
     duration: float,
+    think: float,
     results: Results,
     start: threading.Barrier,
     seed: int,
@@ -141,6 +146,8 @@ def run_reviewer(
                 ok, error = False, f"{path}: {failure}"
             results.add(Sample(page, time.perf_counter() - began, ok), error)
             made += 1
+            if think:
+                time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
 def _line(name: str, seconds: list[float]) -> str:
@@ -152,7 +159,7 @@ def _line(name: str, seconds: list[float]) -> str:
     )
 
 
-def prepare_home(home: Path, lookups: int, reviewers: int) -> tuple[Path, object]:
+def prepare_home(home: Path, lookups: int, reviewers: int) -> tuple[Path, BenchWorld]:
     from menshen.testing.webworld import BenchWorld, build_bench_world
     from menshen.web.cli import setup_django
 
@@ -181,9 +188,14 @@ def prepare_home(home: Path, lookups: int, reviewers: int) -> tuple[Path, object
               show_default=True, help="每位審核者的請求數 / requests per reviewer")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
               help="最長秒數 / stop after this many seconds")  # fmt: skip
+@click.option("--think", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="每次點擊間的平均思考秒數（0 = 連續請求）/ mean pause between a reviewer's "
+                   "clicks (0 = back to back, the worst case)")  # fmt: skip
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="重用的目錄 / home to build in or reuse (default: a temporary one)")  # fmt: skip
-def bench_web(users: int, lookups: int, per_user: int, duration: float, home: Path | None) -> None:
+def bench_web(
+    users: int, lookups: int, per_user: int, duration: float, think: float, home: Path | None
+) -> None:
     """網頁負載量測 / Load benchmark: concurrent reviewers on a big unit-day.
 
     Serves the app with `menshen serve` on 127.0.0.1 and prints requests, errors and
@@ -198,7 +210,8 @@ def bench_web(users: int, lookups: int, per_user: int, duration: float, home: Pa
         results = Results()
         with ServedHome(home, Path(tmp) / "serve.log") as server:
             click.echo(f"伺服器 / server {server.url} (pid {server.process.pid}); "
-                       f"{users} reviewers × {per_user} requests, at most {duration:.0f} s")  # fmt: skip
+                       f"{users} reviewers × {per_user} requests, at most {duration:.0f} s, "
+                       f"think time {think:g} s")  # fmt: skip
             start = threading.Barrier(users + 1)
             threads = [
                 threading.Thread(
@@ -210,6 +223,7 @@ def bench_web(users: int, lookups: int, per_user: int, duration: float, home: Pa
                         world.lookups,
                         per_user,
                         duration,
+                        think,
                         results,
                         start,
                         i,
@@ -225,12 +239,13 @@ def bench_web(users: int, lookups: int, per_user: int, duration: float, home: Pa
             for thread in threads:
                 thread.join(timeout=duration + 60)
             wall = time.monotonic() - began
-        report(results, wall, users, lookups)
+        report(results, wall, users, lookups, think)
 
 
-def report(results: Results, wall: float, users: int, lookups: int) -> None:
+def report(results: Results, wall: float, users: int, lookups: int, think: float) -> None:
     timed = [s for s in results.samples if s.page != "login"]
-    click.echo(f"\nmenshen bench web — {users} reviewers, {lookups:,} look-ups in one unit-day")
+    click.echo(f"\nmenshen bench web — {users} reviewers, {lookups:,} look-ups in one unit-day, "
+               f"think time {think:g} s")  # fmt: skip
     if not timed:
         click.echo("沒有完成任何請求 / no request completed")
         for error in results.errors[:10]:

@@ -3,6 +3,7 @@ commands. Django is configured only when one of them runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -55,10 +56,10 @@ def run_sync_staff(home: Path, roles: Path | None = None) -> None:
     )
 
 
-def run_build_reports(home: Path) -> None:
+def run_build_reports(home: Path, start: dt.date | None = None, end: dt.date | None = None) -> None:
     from rich.progress import Progress
 
-    from menshen.web.reports.build import build_from_store
+    from menshen.web.reports.build import BuildError, build_from_store
     from menshen.web.reports.overdue import escalate_overdue
 
     with Progress(transient=True) as progress:
@@ -67,7 +68,10 @@ def run_build_reports(home: Path) -> None:
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = build_from_store(home, progress=step)
+        try:
+            summary = build_from_store(home, progress=step, start=start, end=end)
+        except BuildError as error:
+            raise click.ClickException(str(error)) from None
     escalated = escalate_overdue()
     click.echo(
         f"新建 {summary.created}、重建 {summary.rebuilt}、未變 {summary.unchanged}、"
@@ -112,13 +116,17 @@ def sync_staff(home: Path | None, roles: Path | None) -> None:
 
 @click.command("build-reports")
 @home_option
-def build_reports(home: Path | None) -> None:
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="起始日 / first report date"
+)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="結束日 / last report date")
+def build_reports(home: Path | None, start: dt.datetime | None, end: dt.datetime | None) -> None:
     """產生稽核日報表 / Build the daily audit reports from detection output (idempotent).
 
     Also escalates reports not submitted by the end of the next workday.
     """
     resolved = setup_django(home)
-    run_build_reports(resolved)
+    run_build_reports(resolved, start.date() if start else None, end.date() if end else None)
 
 
 def serve_forever(port: int) -> None:

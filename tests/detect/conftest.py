@@ -13,7 +13,7 @@ from menshen.detect.engine import Engine, connect
 @pytest.fixture(scope="session")
 def spark_engine() -> Iterator[Engine]:
     pytest.importorskip("pyspark")
-    engine = connect("pyspark")
+    engine = connect("pyspark", cache=False, partitions=1)
     yield engine
     engine.close()
 

@@ -49,7 +49,7 @@ def test_volume_evidence_names_the_count_and_both_baselines(duckdb_engine: Engin
     assert len(hits) == 39
     zh = hits[0]["evidence_zh"]
     assert "2025-02-11 查詢 39 位" in zh
-    assert "本人過去 28 日平均每日 3.0 位" in zh
+    assert "本人過去 28 日中有查詢之 14 日平均每日 3.0 位" in zh
     assert "同單位其他 2 位同仁當日平均 4.0 位" in zh
     assert "9.8 倍" in zh
     assert "39 different people" in hits[0]["evidence_en"]

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from datasets import make_dataset  # noqa: E402
+from datasets import make_dataset
 
-from menshen.cli import main  # noqa: E402
+from menshen.cli import main
 
 BROKEN = Path(__file__).parent / "broken"
 

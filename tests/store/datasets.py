@@ -14,7 +14,9 @@ ACCESS_HEADER = [
 ]  # fmt: skip
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8"
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)

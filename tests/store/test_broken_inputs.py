@@ -119,7 +119,10 @@ def test_mixed_offsets_are_converted_to_taipei_time(tmp_path: Path) -> None:
 def test_wrong_column_count_is_quarantined_with_the_raw_text(tmp_path: Path) -> None:
     code, output, home = ingest_case("wrong_column_count", tmp_path)
     assert code == 4
-    assert "access.csv:3 'E0002,2025-03-03T09:02:00,HR,u002' — 欄位數不符：應為 11 欄，實為 4 欄" in output
+    assert (
+        "access.csv:3 'E0002,2025-03-03T09:02:00,HR,u002' — 欄位數不符：應為 11 欄，實為 4 欄"
+        in output
+    )
     assert "access.csv:4 " in output and "expected 11, got 13" in output
     assert "access.csv:6:account '' — 缺少必填值" in output
     assert [r["source_line"] for r in stored_access(home)] == [2, 5]
@@ -194,7 +197,9 @@ def test_official_big5_calendar_is_stored_as_a_typed_reference_table(tmp_path: P
     shutil.copy(fixture, folder / "calendar.csv")
     code, output = run("ingest", folder, "--home", tmp_path / "store")
     assert code == 0, output
-    assert "calendar.csv [Big5/CP950（自動偵測 / detected）]: 讀取 read 365, 保留 kept 365" in output
+    assert (
+        "calendar.csv [Big5/CP950（自動偵測 / detected）]: 讀取 read 365, 保留 kept 365" in output
+    )
     table = pq.read_table(Store(tmp_path / "store").snapshot().reference("calendar"))
     rows = {r["date"]: r for r in table.to_pylist()}
     assert rows[dt.date(2025, 2, 8)]["is_workday"] is True
@@ -211,6 +216,46 @@ def test_bad_reference_rows_are_quarantined_too(tmp_path: Path) -> None:
         handle.write("CR,刑案資料,very-high\n")
     code, output = run("ingest", folder, "--home", tmp_path / "store")
     assert code == 4
-    assert "systems.csv:4:sensitivity 'very-high' — 不是允許的值 / not one of: low, medium, high" in output
+    assert (
+        "systems.csv:4:sensitivity 'very-high' — 不是允許的值 / not one of: low, medium, high"
+        in output
+    )
     table = pq.read_table(Store(tmp_path / "store").snapshot().reference("systems"))
     assert table.column("system").to_pylist() == ["HR", "LI"]
+
+
+def test_a_repeated_reference_key_keeps_the_first_row(tmp_path: Path) -> None:
+    folder = broken_case("duplicates", tmp_path / "ds")
+    with (folder / "units.csv").open("a", encoding="utf-8") as handle:
+        handle.write("U2,戶籍課,U1\n")  # the same row again: a duplicate
+        handle.write("U1,另一個名稱,\n")  # the same key, other content: a conflict
+    code, output = run("ingest", folder, "--home", tmp_path / "store")
+    assert code == 4
+    assert "units.csv [" in output and "重複略過 duplicates 1, 衝突 conflicts 1" in output
+    assert "units.csv:5:unit_id 'U1' — 與本檔第 2 行的鍵值（unit_id）重複但內容不同" in output
+    table = pq.read_table(Store(tmp_path / "store").snapshot().reference("units"))
+    assert table.column("name").to_pylist() == ["戶政事務所", "戶籍課"]
+
+
+def test_an_empty_optional_file_is_skipped_with_a_note(tmp_path: Path) -> None:
+    folder = broken_case("duplicates", tmp_path / "ds")
+    (folder / "watchlist.csv").write_bytes(b"")
+    code, output = run("ingest", folder, "--home", tmp_path / "store")
+    assert code == 0, output
+    assert "watchlist.csv [-]" in output and "empty optional file, skipped" in output
+
+
+def test_declared_encoding_applies_to_every_csv_file(tmp_path: Path) -> None:
+    folder = broken_case("big5", tmp_path / "ds")
+    code, output = run("ingest", folder, "--home", tmp_path / "store", "--encoding", "cp950")
+    assert code == 3  # the reference files are UTF-8
+    assert "staff.csv:2 — 無法以指定的 Big5/CP950 編碼解讀" in output
+    assert "--encoding utf-8" in output
+    for path in folder.glob("*.csv"):
+        if path.name != "access.csv":
+            path.write_bytes(path.read_text(encoding="utf-8").encode("cp950"))
+    code, output = run("ingest", folder, "--home", tmp_path / "store", "--encoding", "cp950")
+    assert code == 0, output
+    assert "access.csv [Big5/CP950（指定 / declared）]" in output
+    assert "staff.csv [Big5/CP950（指定 / declared）]" in output
+    assert len(stored_access(tmp_path / "store")) == 5

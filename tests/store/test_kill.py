@@ -63,7 +63,9 @@ def test_an_ingest_killed_at_any_moment_leaves_the_store_intact(tmp_path: Path) 
             assert now == before, f"committed files changed after a kill at {fraction:.0%}"
             outcomes.append("intact")
         else:  # the kill came after the commit: exactly one whole batch was added
-            assert now[0].startswith(before[0]) and now[0].count(b"\n") == before[0].count(b"\n") + 1
+            assert (
+                now[0].startswith(before[0]) and now[0].count(b"\n") == before[0].count(b"\n") + 1
+            )
             outcomes.append("committed")
             break
     assert "intact" in outcomes

@@ -56,7 +56,10 @@ def test_changed_event_is_a_conflict_and_never_overwrites(dataset: Path, home: P
     code, output = run("ingest", dataset, "--home", home)
     assert code == 4
     assert "衝突 conflicts 1" in output
-    assert "access.csv:11:event_id 'E0000009' — 與證據庫中同一系統、同一事件編號的紀錄內容不同" in output
+    assert (
+        "access.csv:11:event_id 'E0000009' — 與證據庫中同一系統、同一事件編號的紀錄內容不同"
+        in output
+    )
     assert "000001-ingest-" in output  # names the batch holding the stored version
     snap = Store(home).snapshot()
     stored = [r for p in snap.access_files for r in pq.read_table(p).to_pylist()]
@@ -69,7 +72,9 @@ def test_reference_tables_are_versioned_only_when_they_change(dataset: Path, hom
     first = Store(home).snapshot().reference("units")
     # Same content in another row order: the same version.
     lines = (dataset / "units.csv").read_text(encoding="utf-8").splitlines()
-    (dataset / "units.csv").write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    (dataset / "units.csv").write_text(
+        "\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8"
+    )
     code, output = run("ingest", dataset, "--home", home)
     assert "nothing new" in output
     with (dataset / "units.csv").open("a", encoding="utf-8") as handle:
@@ -122,6 +127,7 @@ def test_write_derived_commits_a_detect_batch(dataset: Path, home: Path) -> None
     [path] = snap.derived("findings")
     assert pq.read_table(path).equals(findings)
     assert snap.derived("explanations") == []
+    assert [p for _, p in snap.derived_all("findings")] == [path]
     assert verify_store(home).ok
 
 
@@ -278,7 +284,9 @@ def test_a_waiting_ingest_says_so_and_runs_after_the_lock_is_released(
     results: list[object] = []
     with store.writer():
         worker = threading.Thread(
-            target=lambda: results.append(store.ingest(dataset, on_wait=lambda: messages.append("wait")))
+            target=lambda: results.append(
+                store.ingest(dataset, on_wait=lambda: messages.append("wait"))
+            )
         )
         worker.start()
         time.sleep(0.5)
@@ -326,3 +334,15 @@ def test_store_does_not_create_anything_until_written(home: Path) -> None:
     snap = Store(home).snapshot()
     assert snap.batches == () and snap.chain_hash is None and snap.reference("staff") is None
     assert not home.exists()
+
+
+def test_verify_refuses_a_folder_without_a_store(tmp_path: Path) -> None:
+    code, output = run("verify", "--home", tmp_path / "nothing")
+    assert code == 1
+    assert "找不到證據庫 / no evidence store here" in output
+
+
+def test_a_dataset_folder_that_does_not_exist_is_an_input_error(tmp_path: Path) -> None:
+    code, output = run("ingest", tmp_path / "missing", "--home", tmp_path / "store")
+    assert code == 3
+    assert "資料夾不存在 / dataset folder not found" in output

@@ -139,3 +139,13 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         generate(tmp_path, events=100, fmt="xlsx")
     with pytest.raises(ValueError, match="positive"):
         generate(tmp_path, events=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        generate(tmp_path, seed=-1, events=10)
+
+
+def test_rewriting_in_another_format_leaves_one_version_of_each_table(tmp_path: Path) -> None:
+    generate(tmp_path, seed=1, events=500, days=3)
+    generate(tmp_path, seed=1, events=500, days=3, fmt="parquet")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "access.parquet" in names and "access.csv" not in names
+    assert all(n.endswith(".parquet") for n in names)

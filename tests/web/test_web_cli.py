@@ -92,7 +92,8 @@ class CliTests(TestCase):
         # nobody is titled 稽核: the agency head approves
         assert ("head", "approver", None) in grants
         assert ("clerk1", "reviewer", "U1") not in grants
-        assert not Person.objects.get(staff_id="gone").active
+        gone = Person.objects.get(staff_id="gone")
+        assert not gone.active and not gone.user.is_active  # departed staff cannot sign in
 
     def test_sync_staff_twice_changes_nothing_and_keeps_manual_grants(self) -> None:
         run_sync_staff(self.home)
@@ -133,6 +134,20 @@ class CliTests(TestCase):
             list(Report.objects.order_by("pk").values_list("pk", "fingerprint", "built_at"))
             == before
         )
+
+    def test_build_reports_can_be_limited_to_report_dates(self) -> None:
+        run_sync_staff(self.home)
+        run_build_reports(self.home, start=dt.date(2025, 3, 4))
+        assert Report.objects.count() == 0
+        run_build_reports(self.home, start=dt.date(2025, 3, 3), end=dt.date(2025, 3, 3))
+        assert Report.objects.count() == 2
+
+    def test_detection_output_without_needed_columns_is_a_clear_error(self) -> None:
+        with tempfile.TemporaryDirectory() as other:
+            store = Store(Path(other))
+            store.write_derived({"explanations": pa.table({"system": ["HR"]})}, "old detect")
+            with pytest.raises(click.ClickException, match=r"explanations\.parquet.*event_id"):
+                run_build_reports(Path(other))
 
     def test_sync_staff_on_an_empty_store_says_what_to_do(self) -> None:
         with (

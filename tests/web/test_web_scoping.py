@@ -180,6 +180,17 @@ class ScopingTests(CastTestCase):
         assert f"/reports/{self.report.pk}/" in body
         assert f"/reports/{self.other_report.pk}/" not in body
 
+    def test_an_account_not_linked_to_staff_sees_nothing(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        stray = get_user_model().objects.create_superuser("root", password="x" * 20)
+        client = Client()
+        client.force_login(stray)
+        assert client.get(reverse("reports:home")).status_code == 200
+        assert list(client.get(reverse("reports:list")).context["page"]) == []
+        assert client.get(reverse("reports:detail", args=[self.report.pk])).status_code == 404
+        assert client.get(reverse("reports:my_lookups")).status_code == 403
+
     def test_an_escalated_supervisor_sees_the_report(self) -> None:
         from menshen.web.reports.models import Report
 

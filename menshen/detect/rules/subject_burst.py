@@ -18,6 +18,7 @@ reviews their own staff (as each of the 68 officers was).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import ibis
@@ -133,8 +134,6 @@ def query(ctx: RuleContext) -> ir.Table:
 
 def _epoch_seconds(ctx: RuleContext) -> int:
     """First second of the range, in the `ts` scale (wall clock as if UTC)."""
-    import datetime as dt
-
     start = dt.datetime.combine(ctx.range_start, dt.time(), tzinfo=dt.UTC)
     return int(start.timestamp())
 

@@ -86,14 +86,22 @@ def query(ctx: RuleContext) -> ir.Table:
     date = t.occurred_date.cast("string")
     own_zh = ibis.ifelse(
         t.own_days > 0,
-        "本人過去 " + str(p.volume_baseline_days) + " 日平均每日 " + _one(t.own_mean) + " 位",
+        "本人過去 "
+        + str(p.volume_baseline_days)
+        + " 日中有查詢之 "
+        + t.own_days.cast("string")
+        + " 日平均每日 "
+        + _one(t.own_mean)
+        + " 位",
         "本人過去 " + str(p.volume_baseline_days) + " 日無查詢紀錄可比較",
     )
     own_en = ibis.ifelse(
         t.own_days > 0,
-        "the user's own average over the previous "
+        "the user's own average over the "
+        + t.own_days.cast("string")
+        + " days with look-ups in the previous "
         + str(p.volume_baseline_days)
-        + " days is "
+        + " is "
         + _one(t.own_mean)
         + " a day",
         "the user has no look-ups in the previous "

@@ -130,6 +130,9 @@ def sync(
                 person.user = user
                 summary.users_created += 1
         person.save()
+        if person.user is not None and person.user.is_active != person.active:
+            # departed staff cannot sign in; returning staff can again
+            user_model.objects.filter(pk=person.user_id).update(is_active=person.active)
         people[staff_id] = person
     supervised: set[str] = set()
     for row in staff_rows:

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from menshen.web.accounts.models import Role
 from menshen.web.accounts.scope import access_for
 from menshen.web.investigations.models import Investigation
+from menshen.web.privacy.log import log_access
+from menshen.web.privacy.models import AccessLog
 from menshen.web.reports import workflow
 from menshen.web.reports.models import ExplanationRequest, Lookup
 
@@ -30,15 +32,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
         .order_by("status", "-created_at")
     )
     rows = list(qs[:200])
-    # Show the staff member the look-ups they are asked about (their own; no reveal needed).
+    # Show the staff member the look-ups they are asked about (their own; no reveal needed),
+    # fetched in one query for the whole inbox.
+    wanted = {(r.item.report_id, key) for r in rows for key in r.item.event_keys}
+    found: dict[tuple[int, str], Lookup] = {}
+    if wanted:
+        event_ids = {key.split(":", 1)[1] for _, key in wanted if ":" in key}
+        for lk in Lookup.objects.filter(
+            report_id__in={r for r, _ in wanted}, event_id__in=event_ids
+        ):
+            found[(lk.report_id, f"{lk.system}:{lk.event_id}")] = lk
     for req in rows:
-        keys = set(req.item.event_keys)
-        event_ids = [k.split(":", 1)[1] for k in keys if ":" in k]
-        req.lookups = [
-            lk
-            for lk in Lookup.objects.filter(report=req.item.report, event_id__in=event_ids)
-            if f"{lk.system}:{lk.event_id}" in keys
-        ][:20]
+        keys = [(req.item.report_id, key) for key in req.item.event_keys]
+        req.lookups = [found[k] for k in keys if k in found][:20]
+    log_access(request, AccessLog.Action.VIEW_OWN, detail=f"inbox requests={len(rows)}")
     return render(request, "investigations/inbox.html", {"requests": rows})
 
 
@@ -90,6 +97,13 @@ def investigation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-opened_at")[:20]
         if case.staff_id
         else []
+    )
+    log_access(
+        request,
+        AccessLog.Action.VIEW_ITEM,
+        report=case.report,
+        subject_id=case.subject_id,
+        detail=f"investigation={case.pk}",
     )
     return render(request, "investigations/detail.html", {"case": case, "others": others})
 

@@ -46,8 +46,31 @@ class BuildSummary:
     unknown_units: set[str] = field(default_factory=set)
 
 
-def _read(paths: Iterable[Path]) -> pa.Table | None:
-    tables = [pq.read_table(p) for p in paths]
+REQUIRED = {
+    "explanations": {"system", "event_id", "occurred_at", "report_date", "unit_id", "subject_id"},
+    "findings": {"finding_id", "report_date", "unit_id", "first_at"},
+    "finding_events": {"finding_id", "system", "event_id"},
+}
+
+
+class BuildError(Exception):
+    """Detection output the builder cannot use; the message names the file and columns."""
+
+
+def _read(paths: Iterable[Path], table: str = "") -> pa.Table | None:
+    tables = []
+    for path in paths:
+        try:
+            data = pq.read_table(path)
+        except (OSError, pa.ArrowException) as error:
+            raise BuildError(f"{path}: 無法讀取 / cannot read: {error}") from None
+        missing = REQUIRED.get(table, set()) - set(data.column_names)
+        if missing:
+            raise BuildError(
+                f"{path}: 缺少欄位 / missing columns: {', '.join(sorted(missing))} "
+                "(run `menshen detect` again with this version)"
+            )
+        tables.append(data)
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default")
@@ -373,10 +396,30 @@ def _build_one(
     return count
 
 
+def _between(table: pa.Table | None, start: dt.date | None, end: dt.date | None) -> pa.Table | None:
+    """Only the rows whose report_date is within [start, end] (pyarrow, before any Python)."""
+    if table is None or (start is None and end is None) or "report_date" not in table.column_names:
+        return table
+    import pyarrow.compute as pc
+
+    mask = None
+    column = table.column("report_date")
+    if start is not None:
+        mask = pc.greater_equal(column, pa.scalar(start, pa.date32()))
+    if end is not None:
+        upper = pc.less_equal(column, pa.scalar(end, pa.date32()))
+        mask = upper if mask is None else pc.and_(mask, upper)
+    return table.filter(mask)
+
+
 def build_from_store(
-    home: Path, progress: Callable[[int, int], None] | None = None
+    home: Path,
+    progress: Callable[[int, int], None] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
 ) -> BuildSummary:
-    """Read the store's latest snapshot and build every report it covers."""
+    """Read the store's latest snapshot and build the reports it covers (optionally only the
+    report dates within [start, end])."""
     from menshen.store import Store
 
     snap = Store(home).snapshot()
@@ -389,10 +432,18 @@ def build_from_store(
         for row in pq.read_table(calendar_path).to_pylist():
             if row.get("date") is not None:
                 calendar.overrides[row["date"]] = DayInfo(bool(row.get("is_workday")), "")
+    findings = _between(_read(snap.derived("findings"), "findings"), start, end)
+    finding_events = _read(snap.derived("finding_events"), "finding_events")
+    if finding_events is not None and findings is not None and (start or end):
+        import pyarrow.compute as pc
+
+        finding_events = finding_events.filter(
+            pc.is_in(finding_events.column("finding_id"), value_set=findings.column("finding_id"))
+        )
     return build(
-        _read(snap.derived("explanations")),
-        _read(snap.derived("findings")),
-        _read(snap.derived("finding_events")),
+        _between(_read(snap.derived("explanations"), "explanations"), start, end),
+        findings,
+        finding_events,
         chain_hash=snap.chain_hash or "",
         purposes=pq.read_table(purposes_path) if purposes_path else None,
         calendar=calendar,

@@ -134,6 +134,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "spot_open": len(spot_open),
             "spot_hidden": len(spot_checks) - len(shown_spots),
             "undecided": undecided,
+            "justified_count": sum(1 for i in items if i.status == "justified"),
+            "improper_count": sum(1 for i in items if i.status == "improper"),
             "can_review": Role.REVIEWER in roles and report.status in ("open", "returned"),
             "can_approve": Role.APPROVER in roles
             and report.status == "submitted"

@@ -67,11 +67,22 @@ class Desk:
         self.context.close()
 
 
-def item_pks(page: Any) -> list[int]:
-    testids = page.eval_on_selector_all(
-        "article[data-kind]", "nodes => nodes.map(n => n.dataset.testid)"
+ALL_ITEMS = "?spot=all"  # decided spot checks are folded away unless asked for
+
+
+def item_kinds(page: Any) -> dict[int, str]:
+    """pk -> kind (finding / spot_check) of every item card on the page."""
+    pairs = page.eval_on_selector_all(
+        "article[data-kind]", "nodes => nodes.map(n => [n.dataset.testid, n.dataset.kind])"
     )
-    return [int(t.removeprefix("item-")) for t in testids]
+    return {int(testid.removeprefix("item-")): kind for testid, kind in pairs}
+
+
+def item_statuses(page: Any) -> dict[int, str]:
+    pairs = page.eval_on_selector_all(
+        "article[data-kind]", "nodes => nodes.map(n => [n.dataset.testid, n.dataset.status])"
+    )
+    return {int(testid.removeprefix("item-")): status for testid, status in pairs}
 
 
 def find_report_to_review(desk: Desk, staff_name: str) -> tuple[str, int]:
@@ -84,8 +95,8 @@ def find_report_to_review(desk: Desk, staff_name: str) -> tuple[str, int]:
     )
     assert links, "the reviewer's home page lists no report to review"
     for href in links:
-        desk.goto(href)
-        pks = item_pks(desk.page)
+        desk.goto(href + ALL_ITEMS)
+        pks = list(item_kinds(desk.page))
         decidable = [
             pk for pk in pks if desk.page.locator(f"[data-testid=decide-form-{pk}]").count()
         ]
@@ -98,17 +109,18 @@ def find_report_to_review(desk: Desk, staff_name: str) -> tuple[str, int]:
     pytest.fail(f"no report of the reviewer's holds a decidable item of {staff_name}")
 
 
+def expect_no_error(desk: Desk, what: str) -> None:
+    errors = desk.page.locator("[data-testid=message-error]").all_inner_texts()
+    if errors:
+        desk.shot("error")
+        pytest.fail(f"{what}: {errors} at {desk.page.url}")
+
+
 def decide(desk: Desk, pk: int, decision: str, reason: str) -> None:
     desk.page.fill(f"[data-testid=reason-{pk}]", reason)
     desk.click_and_wait(f"[data-testid=decide-{decision}-{pk}]")
-    card = desk.page.locator(f"[data-testid=item-{pk}]")
-    if card.count() != 1:
-        messages = desk.page.locator("[data-testid^=message-]").all_inner_texts()
-        desk.shot(f"item-{pk}-missing")
-        pytest.fail(f"after deciding item {pk}: at {desk.page.url}, messages {messages}")
-    status = card.get_attribute("data-status")
-    expected = {"justified": "justified", "ask": "asked", "improper": "improper"}[decision]
-    assert status == expected, f"item {pk}: {status} after {decision}"
+    expect_no_error(desk, f"deciding item {pk} {decision}")
+    assert desk.page.locator("[data-testid=message-success]").count() == 1
 
 
 def test_a_daily_report_goes_from_review_to_approval_and_prints(
@@ -125,23 +137,38 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     reviewer.login()
     reviewer.shot("home")
 
-    # 1. The reviewer decides every item: asks the staff member about one, one is improper.
+    # 1. The reviewer decides every item: asks the staff member about one, finds one
+    #    finding improper, justifies the other findings one by one and the spot checks at once.
     report_path, asked_pk = find_report_to_review(reviewer, accounts["staff"].name)
     assert reviewer.status() == "open"
+    kinds = item_kinds(reviewer.page)
     evidence = {
         pk: reviewer.page.locator(f"[data-testid=item-evidence-{pk}] li").all_inner_texts()
-        for pk in item_pks(reviewer.page)
+        for pk in kinds
     }
+    reviewer.goto(report_path)
     reviewer.shot("report-to-review")
     submit_button = reviewer.page.locator("[data-testid=submit-report]")
     assert submit_button.is_disabled(), "a report with undecided items cannot be submitted"
     decide(reviewer, asked_pk, "ask", QUESTION)
-    others = [pk for pk in item_pks(reviewer.page) if pk != asked_pk]
-    for number, pk in enumerate(others):
-        if number == 0 and len(others) > 1:
+    findings = [pk for pk, kind in kinds.items() if kind == "finding" and pk != asked_pk]
+    improper = findings[:1] if len(findings) > 1 else []
+    for number, pk in enumerate(findings, start=1):
+        if pk in improper:
             decide(reviewer, pk, "improper", "查無公務需要，移送政風室調查")
         else:
-            decide(reviewer, pk, "justified", f"經查為受理民眾申請案件（第 {number + 1} 項）")
+            decide(reviewer, pk, "justified", f"經查為受理民眾申請案件（第 {number} 項）")
+    reviewer.goto(report_path + ALL_ITEMS)
+    if reviewer.page.locator("[data-testid^=bulk-spot-item-]").count():
+        reviewer.page.fill("[data-testid=bulk-spot-reason]", "已逐筆核對業務案件，相符")
+        reviewer.click_and_wait("[data-testid=bulk-spot-submit]")
+        expect_no_error(reviewer, "justifying the spot checks")
+    reviewer.goto(report_path + ALL_ITEMS)
+    statuses = item_statuses(reviewer.page)
+    assert set(statuses) == set(kinds)
+    assert statuses.pop(asked_pk) == "asked"
+    assert all(statuses[pk] == "improper" for pk in improper)
+    assert set(statuses.values()) <= {"justified", "improper"}, statuses
     reviewer.shot("all-decided-but-one-asked", focus=f"[data-testid=item-{asked_pk}]")
     assert reviewer.page.locator("[data-testid=submit-report]").is_disabled()
 
@@ -164,7 +191,7 @@ def test_a_daily_report_goes_from_review_to_approval_and_prints(
     staff.close()
 
     # 3. The reviewer sees the answer, decides the item and submits.
-    reviewer.goto(report_path)
+    reviewer.goto(report_path + ALL_ITEMS)
     assert ANSWER in reviewer.page.inner_text(f"[data-testid=item-answer-{asked_pk}]")
     reviewer.shot("sees-the-answer", focus=f"[data-testid=item-answer-{asked_pk}]")
     decide(reviewer, asked_pk, "justified", "承辦人說明合理，已核對補登案號")
