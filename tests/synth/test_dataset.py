@@ -149,3 +149,14 @@ def test_rewriting_in_another_format_leaves_one_version_of_each_table(tmp_path: 
     names = sorted(p.name for p in tmp_path.iterdir())
     assert "access.parquet" in names and "access.csv" not in names
     assert all(n.endswith(".parquet") for n in names)
+
+
+def test_incident_counts_scale_with_events_and_misuse_stays_rare() -> None:
+    from menshen.synth.misuse import RATES, incident_counts
+
+    small, big = incident_counts(20_000), incident_counts(10_000_000)
+    assert set(small) == set(big) == set(RATES)
+    assert all(n >= 1 for n in small.values())
+    assert sum(big.values()) > 50 * sum(small.values())
+    expected = sum(n * RATES[s][1] for s, n in big.items())
+    assert expected < 0.01 * 10_000_000
