@@ -116,29 +116,34 @@ def problem_checks(col: Column, raw: str, typed: str) -> list[tuple[str, str]]:
 def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: str = "chunk") -> str:
     """The SELECT that validates and normalises a chunk of `spec` rows.
 
-    `problems` is built only for failing rows (CASE evaluates lazily), so a clean chunk pays
-    for one boolean per check, not a list per row."""
+    Three layers, so that nothing is computed twice: the cells trimmed (`t__<column>`), the
+    typed values, then the checks, which refer to both by name. `problems` is built only for
+    failing rows (CASE evaluates lazily): a clean row pays one boolean per check."""
     access = spec.table == "access"
+
+    def trimmed_name(col: Column) -> str:
+        return q("t__" + col.name) if col.name in present else "''"
+
     checks: list[tuple[str, str]] = []  # (condition, problem text)
-    typed: dict[str, str] = {}
     for col in spec.columns:
-        raw = _raw(col, present)
-        expr = typed_expr(col, raw, access=access)
-        typed[col.name] = expr
-        checks.extend(problem_checks(col, raw, expr))
+        checks.extend(problem_checks(col, trimmed_name(col), q(col.name)))
     failing = " OR ".join(f"({cond})" for cond, _ in checks) or "false"
     listed = ", ".join(f"CASE WHEN {cond} THEN {text} END" for cond, text in checks)
     problems = (
         f"CASE WHEN {failing} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END AS problems"
     )
-    columns = ", ".join(f"{typed[c.name]} AS {q(c.name)}" for c in spec.columns)
-    valid = ", __valid AS subject_id_valid" if access else ""
-    cells = ", ".join(f"trim({q(name)}) AS {q(name)}" for name in sorted(present))
     extra = ", __valid" if access else ""
-    trimmed = f"(SELECT {cells}, __line{extra} FROM {relation})" if cells else relation
-    inner = f"SELECT {columns}{valid}, __line AS source_line, {problems} FROM {trimmed}"
+    cells = "".join(f"trim({q(name)}) AS {q('t__' + name)}, " for name in sorted(present))
+    layer0 = f"SELECT {cells}__line{extra} FROM {relation}"
+    typed = ", ".join(
+        f"{typed_expr(c, trimmed_name(c), access=access)} AS {q(c.name)}" for c in spec.columns
+    )
+    layer1 = f"SELECT *, {typed} FROM ({layer0})"
+    names = ", ".join(q(c.name) for c in spec.columns)
+    valid = ", __valid AS subject_id_valid" if access else ""
+    layer2 = f"SELECT {names}{valid}, __line AS source_line, {problems} FROM ({layer1})"
     if not access:
-        return inner
+        return layer2
     # The canonical row: the eleven interchange columns, trimmed (subject_id upper-cased,
     # action defaulted, time normalised), joined by U+001F. MD5 is enough to tell a changed
     # row from a repeated one and costs half of SHA-256 per row; integrity of what is stored
@@ -149,7 +154,7 @@ def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: st
         "account, subject_id, subject_id_valid, action, purpose_code, purpose_text, record_ref, "
         "terminal, result_count, "
         f"md5(concat_ws(chr(31), {hash_parts})) AS row_hash, "
-        f"{lit(source_file)} AS source_file, source_line, problems FROM ({inner})"
+        f"{lit(source_file)} AS source_file, source_line, problems FROM ({layer2})"
     )
 
 

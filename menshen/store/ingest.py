@@ -11,12 +11,14 @@ rows and the first problems shown.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from menshen import exitcodes
 from menshen.dataset.errors import Problem
@@ -244,14 +246,13 @@ def _write_access(
         report.kept = run(
             con,
             f"""COPY (SELECT {ACCESS_COLUMNS}, occurred_date AS date FROM good
-                WHERE source_line NOT IN (SELECT source_line FROM skip))
+                ANTI JOIN skip USING (source_line))
             TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (date),
                 FILENAME_PATTERN 'part-{{i}}', COMPRESSION zstd, ROW_GROUP_SIZE 500000)""",
         )[0][0]
     report.invalid_ids = run(
         con,
-        "SELECT count(*) FROM good WHERE NOT subject_id_valid "
-        "AND source_line NOT IN (SELECT source_line FROM skip)",
+        "SELECT count(*) FROM good ANTI JOIN skip USING (source_line) WHERE NOT subject_id_valid",
     )[0][0]
     for line, value in run(
         con,
@@ -268,6 +269,21 @@ def _write_access(
             )
         )
     return report.kept > 0
+
+
+def _table_digest(con: duckdb.DuckDBPyConnection, row_hashes: str) -> str:
+    """SHA-256 over the sorted 16-byte row hashes (MD5): the same rows in any order give the
+    same digest. Sorted in Arrow (16 bytes a row), not concatenated in SQL."""
+    hashes = con.sql(row_hashes).to_arrow_table().column(0)
+    ordered = pc.take(hashes, pc.sort_indices(hashes)).combine_chunks()
+    digest = hashlib.sha256()
+    if len(ordered):
+        offsets = ordered.buffers()[1]
+        data = ordered.buffers()[2]
+        start = int.from_bytes(offsets.to_pybytes()[:4], "little", signed=True)
+        digest.update(memoryview(data)[start : start + 16 * len(ordered)])
+    digest.update(str(len(ordered)).encode())
+    return digest.hexdigest()
 
 
 def _write_reference(
@@ -287,15 +303,10 @@ def _write_reference(
     )[0]
     run(
         con,
-        "CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM good "
-        "WHERE source_line NOT IN (SELECT source_line FROM skip)",
+        "CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM good ANTI JOIN skip USING (source_line)",
     )
     report.kept = run(con, "SELECT count(*) FROM kept")[0][0]
-    digest = run(
-        con,
-        "SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
-        f"(SELECT sha256(concat_ws(chr(31), {row_text})) AS h FROM kept)",
-    )[0][0]
+    digest = _table_digest(con, f"SELECT unhex(md5(concat_ws(chr(31), {row_text}))) FROM kept")
     current = snapshot.reference_entry(spec.table)
     if current is not None and current.get("table_sha256") == digest:
         report.unchanged = True
@@ -303,9 +314,11 @@ def _write_reference(
     if report.kept == 0 and current is None and report.rows_read > 0:
         return False  # nothing usable: the quarantine says why
     target = staged.file(f"ref/{spec.table}.parquet", table=spec.table, table_sha256=digest)
+    run(con, "SET preserve_insertion_order=true")  # keep the file's row order, no sort
     run(
         con,
-        f"COPY (SELECT {columns} FROM kept ORDER BY source_line) TO {lit(str(target))} "
+        f"COPY (SELECT {columns} FROM kept) TO {lit(str(target))} "
         "(FORMAT parquet, COMPRESSION zstd)",
     )
+    run(con, "SET preserve_insertion_order=false")
     return True

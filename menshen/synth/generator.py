@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,12 +134,16 @@ def generate(
     labels = TableWriter(out, "labels", fmt, LABEL_SCHEMA)
     records = TableWriter(out, "records", fmt, RECORD_SCHEMA)
     lookups = Lookups(world)
-    for r in plan.records:
-        records.write(record_table(world, r, lookups))
+    planned = Records.concat(plan.records)
+    if planned is not None:
+        records.write(record_table(world, planned, lookups))
     day_weight = np.where(world.workday, 1.0, 0.55 * _police_share(world))
     legit_target = max(0, events - plan.events)
     produced = 0
-    with _progress(progress, days) as advance:
+    # Writing (CSV formatting, compression) runs on a second thread while the next day is
+    # generated; one worker keeps the writes in order, two days in flight bound memory.
+    pending: deque[Future[None]] = deque()
+    with _progress(progress, days) as advance, ThreadPoolExecutor(max_workers=1) as pool:
         for d in range(days):
             remaining_weight = day_weight[d:].sum()
             target = (
@@ -151,13 +157,15 @@ def generate(
             if target > 0 and len(ev):
                 world.events_per_case *= float(np.clip(len(ev) / target, 0.8, 1.25)) ** 0.5
             ev = Events.concat([ev, *plan.events_by_day.get(d, [])])
-            if rec is not None:
-                records.write(record_table(world, rec, lookups))
+            rec_table = record_table(world, rec, lookups) if rec is not None else None
             a, lab = access_tables(world, d, ev, lookups)
-            access.write(a)
-            labels.write(lab)
+            while len(pending) >= 2:
+                pending.popleft().result()
+            pending.append(pool.submit(_write_day, access, labels, records, a, lab, rec_table))
             summary.misuse_events += int(ev.misuse.sum())
             advance()
+        while pending:
+            pending.popleft().result()
     for w in (access, labels, records):
         w.close()
         summary.files[w.path.name.split(".")[0]] = w.rows
@@ -166,6 +174,14 @@ def generate(
     for _incident, scenario in plan.incidents.items():
         summary.incidents_by_scenario[scenario] = summary.incidents_by_scenario.get(scenario, 0) + 1
     return summary
+
+
+def _write_day(access: TableWriter, labels: TableWriter, records: TableWriter, a: pa.Table,
+               lab: pa.Table, rec: pa.Table | None) -> None:  # fmt: skip
+    if rec is not None:
+        records.write(rec)
+    access.write(a)
+    labels.write(lab)
 
 
 def _police_share(world: World) -> float:

@@ -234,14 +234,17 @@ def legit_day(
         )
     )  # fmt: skip
     out = Events.concat(events)
-    return _typo_subjects(rng, out), Records.concat(records)
+    first_workday = d == int(np.argmax(world.workday))
+    return _typo_subjects(rng, out, first_workday), Records.concat(records)
 
 
-def _typo_subjects(rng: np.random.Generator, ev: Events) -> Events:
-    """Now and then a clerk mistypes an id (fails the checksum, finds nobody)."""
-    hit = np.flatnonzero(
-        (rng.random(len(ev)) < TYPO_SUBJECT_RATE) & (ev.misuse == 0) & (ev.action != 4)
-    )
+def _typo_subjects(rng: np.random.Generator, ev: Events, at_least_one: bool = False) -> Events:
+    """Now and then a clerk mistypes an id (fails the checksum, finds nobody). Every world
+    has at least one (`at_least_one` is set on its first workday)."""
+    eligible = (ev.misuse == 0) & (ev.action != 4)
+    hit = np.flatnonzero((rng.random(len(ev)) < TYPO_SUBJECT_RATE) & eligible)
+    if not len(hit) and at_least_one and eligible.any():
+        hit = np.flatnonzero(eligible)[:1]
     if not len(hit):
         return ev
     old = ev.subject.take(pa.array(hit)).to_pylist()

@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from menshen.synth.batches import Events, Records, make_events
+from menshen.synth.batches import Events, Records
 from menshen.synth.catalog import PURPOSE_BY_CODE, WORK_MIX
-from menshen.synth.legit import OFFICE_CDF, purpose_texts, record_ids
+from menshen.synth.legit import KIND_SHORT, OFFICE_CDF, purpose_texts
 from menshen.synth.org import Account
 from menshen.synth.world import PURPOSE_CODES, PURPOSE_KIND, SC, SYSTEM_CODES, World
 
@@ -27,6 +27,7 @@ RATES: dict[str, tuple[float, int]] = {
     "enumeration_burst": (0.2, 35), "departed_account": (0.5, 5), "idle_account": (0.4, 4),
 }  # fmt: skip
 NO_RECORD_CODES = ("R04", "P03", "X02")
+MISUSE_ACTION_CDF = np.cumsum([0.8, 0.15, 0.05])
 MISUSE_BUDGET = 0.006  # misuse look-ups stay under 0.6% of all look-ups (beyond one per scenario)
 
 
@@ -36,11 +37,33 @@ class MisusePlan:
     records: list[Records] = field(default_factory=list)
     incidents: dict[str, str] = field(default_factory=dict)  # incident_id -> scenario
     events: int = 0
+    # Rows collected while planning: (t, system, account, subject, purpose, ref, scenario,
+    # incident, misuse), turned into one Events batch per day by finish().
+    rows: dict[int, list[tuple]] = field(default_factory=dict)
 
-    def add(self, d: int, ev: Events) -> None:
-        if len(ev):
-            self.events_by_day.setdefault(d, []).append(ev)
-            self.events += len(ev)
+    def add_rows(self, d: int, rows: list[tuple]) -> None:
+        self.rows.setdefault(d, []).extend(rows)
+        self.events += len(rows)
+
+    def finish(self, rng: np.random.Generator) -> None:
+        for d in sorted(self.rows):
+            t, system, account, subject, purpose, ref, scenario, incident, misuse = zip(
+                *self.rows[d], strict=True
+            )
+            n = len(t)
+            purposes = np.array(purpose, dtype=np.int64)
+            texts = np.where(purposes < 0, -1, purpose_texts(rng, purposes.clip(0)))
+            action = np.minimum(np.searchsorted(MISUSE_ACTION_CDF, rng.random(n)), 2)
+            ev = Events(
+                t=np.array(t, np.int64), system=np.array(system, np.int8),
+                account=np.array(account, np.int32), subject=pa.array(subject, pa.string()),
+                action=action.astype(np.int8), purpose=purposes.astype(np.int16),
+                text=texts.astype(np.int16), ref=pa.array(ref, pa.string()),
+                result=np.ones(n, np.int32), misuse=np.array(misuse, np.int8),
+                scenario=np.array(scenario, np.int16), incident=pa.array(incident, pa.string()),
+            )  # fmt: skip
+            self.events_by_day[d] = [ev]
+        self.rows = {}
 
 
 class Planner:
@@ -53,6 +76,8 @@ class Planner:
         self.used_accounts: set[int] = set()
         self.subjects: set[str] = set()  # people looked up improperly
         self.kind_array = np.array(world.staff_kind)
+        self._masks: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self.dormant_accounts = [i for i, a in enumerate(world.org.accounts) if a.kind == "dormant"]
         self.employment_array = np.array([s.employment for s in world.org.staff])
         self.declared: dict[int, list[int]] = {}
         for staff, person, _ in world.relations:
@@ -85,13 +110,20 @@ class Planner:
         w = self.w
         ok = (w.staff_from <= d) & (d <= w.staff_to) & w.staff_works
         if kinds:
-            ok &= np.isin(self.kind_array, kinds)
+            ok &= self._mask("kind", kinds)
         if employment:
-            ok &= np.isin(self.employment_array, employment)
+            ok &= self._mask("employment", employment)
         if system:
             acct = w.user_account[:, SYSTEM_CODES.index(system)]
             ok &= w.account_ok(acct, np.full(len(acct), w.day_base(d) + 12 * 3600))
         return np.flatnonzero(ok)
+
+    def _mask(self, column: str, values: tuple[str, ...]) -> np.ndarray:
+        key = (column, values)
+        if key not in self._masks:
+            array = self.kind_array if column == "kind" else self.employment_array
+            self._masks[key] = np.isin(array, values)
+        return self._masks[key]
 
     def pick_actor(self, d: int, **kw: object) -> int | None:
         cand = self.actors(d, **kw)  # type: ignore[arg-type]
@@ -115,21 +147,19 @@ class Planner:
         kind = int(PURPOSE_KIND[purpose])
         if kind < 0 or self.rng.random() < 0.45:
             return None
-        return record_ids(self.w, np.array([kind]), np.array([self.w.staff_district[staff]]), d)[
-            0
-        ].as_py()
+        roc = self.w.calendar.days[min(d, self.w.days - 1)].year - 1911
+        serial = int(self.w.next_serials(1)[0])
+        return f"{KIND_SHORT[kind]}{roc}{int(self.w.staff_district[staff]) + 1:02d}{serial:07d}"
 
     def emit(self, d: int, times: list[int], account: int, subjects: list[str], purposes: list[int],
              refs: list[str | None], scenario: str, incident: str, misuse: int = 1) -> None:  # fmt: skip
-        texts = purpose_texts(self.rng, np.array(purposes, dtype=np.int64).clip(0))
-        texts = np.where(np.array(purposes) < 0, -1, texts)
-        ev = make_events(
-            np.array(times, np.int64), int(self.w.acct_system[account]),
-            account, pa.array(subjects, pa.string()), np.array(purposes), SC[scenario],
-            ref=pa.array(refs, pa.string()), action=self.rng.choice(3, len(times), p=[0.8, 0.15, 0.05]),
-            text=texts, misuse=misuse, incident=incident if misuse else None,
-        )  # fmt: skip
-        self.plan.add(d, ev)
+        system = int(self.w.acct_system[account])
+        label = SC[scenario]
+        iid = incident if misuse else None
+        self.plan.add_rows(d, [
+            (t, system, account, subject, purpose, ref, label, iid, misuse)
+            for t, subject, purpose, ref in zip(times, subjects, purposes, refs, strict=True)
+        ])  # fmt: skip
         if misuse:
             self.subjects.update(subjects)
 
@@ -200,6 +230,7 @@ def plan_misuse(world: World, rng: np.random.Generator, events: int) -> MisusePl
     for scenario, n in counts.items():
         for _ in range(n):
             builders[scenario](planner)
+    planner.plan.finish(rng)
     # Legitimate case work keeps clear of the people in incidents, so that ground truth
     # stays true: no real application of theirs happens to explain the snooping.
     ids = pa.array(sorted(planner.subjects), pa.string())

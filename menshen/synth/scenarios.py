@@ -110,6 +110,21 @@ def celebrity_burst(p: Planner) -> None:
         p.emit(day, [t + 200 * i for i in range(k)], acct, [subject] * k, [purpose] * k,
                [p.fake_ref(purpose, int(staff), day)] * k, "celebrity_burst", iid)  # fmt: skip
     del p.plan.incidents[group]
+    # Often the police really do handle a case about the person in the news: those look-ups
+    # are legitimate and backed by a record, and must not be swept up with the burst.
+    officer = p.pick_actor(d, kinds=("police_inv",), system="PKN")
+    if officer is not None and p.rng.random() < 0.6:
+        kind = int(PURPOSE_KIND[PURPOSE_CODES.index("P01")])
+        ref = record_ids(w, np.array([kind]), np.array([w.staff_district[officer]]), d)
+        opened = start - int(p.rng.integers(3600, 4 * 3600))
+        p.plan.records.append(Records(ref, np.array([kind], np.int16), pa.array([subject]),
+                                      np.array([officer], np.int32),
+                                      np.array([w.staff_unit[officer]], np.int32),
+                                      np.array([opened]), np.array([-1])))  # fmt: skip
+        acct = int(w.user_account[officer, SYSTEM_CODES.index("PKN")])
+        times = [opened + 600 + 900 * k for k in range(int(p.rng.integers(1, 4)))]
+        p.emit(d, times, acct, [subject] * len(times), [PURPOSE_CODES.index("P01")] * len(times),
+               [ref[0].as_py()] * len(times), "legit:own_case", "", misuse=0)  # fmt: skip
 
 
 def piggyback(p: Planner) -> None:
@@ -304,13 +319,14 @@ def idle_account(p: Planner) -> None:
     """An account nobody used for months (granted long ago, not used in the whole log)
     suddenly looks people up, late in the period."""
     w = p.w
-    d = _day(p, 0.6, 1.0)
+    # Late in the period; in logs longer than 100 days, after at least 90 silent days.
+    late = [x for x in p.workdays.tolist() if x >= 90] if w.days > 100 else []
+    d = int(p.rng.choice(late)) if late else _day(p, 0.6, 1.0)
     dormant = [
         i
-        for i, a in enumerate(w.org.accounts)
-        if a.kind == "dormant"
-        and i not in p.used_accounts
-        and w.staff_from[a.staff] <= d <= w.staff_to[a.staff]
+        for i in p.dormant_accounts
+        if i not in p.used_accounts
+        and w.staff_from[w.org.accounts[i].staff] <= d <= w.staff_to[w.org.accounts[i].staff]
     ]
     if dormant:
         acct = int(p.rng.choice(dormant))

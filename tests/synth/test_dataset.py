@@ -160,3 +160,15 @@ def test_incident_counts_scale_with_events_and_misuse_stays_rare() -> None:
     assert sum(big.values()) > 50 * sum(small.values())
     expected = sum(n * RATES[s][1] for s, n in big.items())
     assert expected < 0.01 * 10_000_000
+
+
+def test_bytes_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from menshen.synth import generate; generate(sys.argv[1], seed=11, events=3000, days=7)"
+    for name, hash_seed in (("x", "1"), ("y", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True, env=env)
+    assert _digest(tmp_path / "x") == _digest(tmp_path / "y")
