@@ -248,7 +248,7 @@ def _write_access(
             f"""COPY (SELECT {ACCESS_COLUMNS}, occurred_date AS date FROM good
                 ANTI JOIN skip USING (source_line))
             TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (date),
-                FILENAME_PATTERN 'part-{{i}}', COMPRESSION zstd, ROW_GROUP_SIZE 500000)""",
+                FILENAME_PATTERN 'part-{{i}}', COMPRESSION snappy, ROW_GROUP_SIZE 500000)""",
         )[0][0]
     report.invalid_ids = run(
         con,

@@ -88,6 +88,8 @@ def synth(
         f"事件 / incidents: {summary.incidents:,}  人員 / staff: {summary.staff:,}  "
         f"民眾 / persons: {summary.persons:,}"
     )
+    scenarios = ", ".join(f"{k} {v}" for k, v in sorted(summary.incidents_by_scenario.items()))
+    click.echo(f"情境事件數 / incidents per scenario: {scenarios}")
     for name, rows in sorted(summary.files.items()):
         click.echo(f"  {name}.{fmt}: {rows:,}")
     click.echo(f"耗時 / elapsed: {elapsed:.1f} s")

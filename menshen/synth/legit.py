@@ -144,7 +144,9 @@ def legit_day(
         return Events.concat(events), None
 
     # List screens: each shows several people incidentally.
-    n_list = rng.poisson(LIST_RATE * factor * active)
+    # List screens stay about 5% of the day's look-ups, also in tiny worlds.
+    list_rate = min(LIST_RATE, 0.05 * target / (9.5 * max(float((factor * active).sum()), 1.0)))
+    n_list = rng.poisson(list_rate * factor * active)
     list_staff = np.repeat(np.arange(len(n_list)), n_list)
     sizes = rng.integers(4, 16, len(list_staff))
     owner, _ = expand(sizes)
@@ -164,7 +166,7 @@ def legit_day(
         )
     )  # fmt: skip
     if workday:
-        b_events, b_records = batch_jobs(world, d, rng)
+        b_events, b_records = batch_jobs(world, d, rng, max_total=max(1, int(0.02 * target)))
         events.append(b_events)
         records.append(b_records)
 
@@ -374,7 +376,9 @@ def _household_cases(world: World, d: int, rng: np.random.Generator, staff: np.n
     return events, records
 
 
-def batch_jobs(world: World, d: int, rng: np.random.Generator) -> tuple[Events, Records]:
+def batch_jobs(
+    world: World, d: int, rng: np.random.Generator, max_total: int = 10**9
+) -> tuple[Events, Records]:
     """Nightly welfare cross-checks run by the social-affairs sections' service accounts,
     against a list the section head filed the afternoon before."""
     parts: list[Events] = []
@@ -389,6 +393,7 @@ def batch_jobs(world: World, d: int, rng: np.random.Generator) -> tuple[Events, 
         head = acc.staff
         unit = int(world.staff_unit[head])
         m = int(rng.integers(8, 12 + 3 * len(world.unit_members[unit])))
+        m = max(1, min(m, max_total // max(1, world.batch_accounts)))
         subj = world.pop.sample_in_districts(rng, np.full(m, world.staff_district[head]))
         kind = np.full(m, KIND_CODES.index("welfare_batch_review"))
         ids = record_ids(world, kind, world.pop.district[subj], d)

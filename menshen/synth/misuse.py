@@ -67,8 +67,9 @@ class MisusePlan:
 
 
 class Planner:
-    def __init__(self, world: World, rng: np.random.Generator) -> None:
+    def __init__(self, world: World, rng: np.random.Generator, events: int = 100_000) -> None:
         self.w = world
+        self.serial_space = max(1000, int(events * 0.45))  # about the number of records
         self.rng = rng
         self.plan = MisusePlan()
         self.workdays = np.flatnonzero(world.workday)
@@ -148,7 +149,8 @@ class Planner:
         if kind < 0 or self.rng.random() < 0.45:
             return None
         roc = self.w.calendar.days[min(d, self.w.days - 1)].year - 1911
-        serial = int(self.w.next_serials(1)[0])
+        # Any plausible serial: a made-up number is not recognisable by its value.
+        serial = int(self.rng.integers(1, self.serial_space))
         return f"{KIND_SHORT[kind]}{roc}{int(self.w.staff_district[staff]) + 1:02d}{serial:07d}"
 
     def emit(self, d: int, times: list[int], account: int, subjects: list[str], purposes: list[int],
@@ -224,7 +226,7 @@ def incident_counts(events: int) -> dict[str, int]:
 def plan_misuse(world: World, rng: np.random.Generator, events: int) -> MisusePlan:
     from menshen.synth import scenarios
 
-    planner = Planner(world, rng)
+    planner = Planner(world, rng, events)
     counts = incident_counts(events)
     builders: dict[str, Callable[[Planner], None]] = scenarios.BUILDERS
     for scenario, n in counts.items():

@@ -124,6 +124,7 @@ class World:
         self.acct_revoked = np.array(
             [self.sec(a.revoked_at) if a.revoked_at else 2**62 for a in acc], dtype=np.int64
         )
+        self.batch_accounts = sum(1 for a in acc if a.kind == "batch")
         self.user_account = np.full((n, len(SYSTEM_CODES)), -1, dtype=np.int32)
         for i, a in enumerate(acc):
             if a.kind == "user":

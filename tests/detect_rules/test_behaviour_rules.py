@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from menshen import ids
 from menshen.detect.engine import Engine
 from menshen.detect.pipeline import build_context
 from menshen.detect.rule import Case, Rule
@@ -171,3 +172,18 @@ def test_a_detection_range_later_than_the_data_sees_only_history(duckdb_engine: 
     start, _ = case_range(later)
     assert start == dt.date(2025, 2, 14)
     assert hits_of(rule, later, duckdb_engine) == []
+
+
+def test_enumeration_reads_old_resident_numbers_in_sequence(duckdb_engine: Engine) -> None:
+    rule = RULES["enumeration"]
+    series = [
+        next(f"FA{serial:07d}{d}" for d in "0123456789" if ids.is_valid(f"FA{serial:07d}{d}"))
+        for serial in (1200, 1201, 1203, 1204, 1206)
+    ]
+    rows = [
+        lookup(f"o{i}", "S07", pid, f"2025-02-11 {9 + i:02d}:00", "LI02")
+        for i, pid in enumerate(series)
+    ]
+    hits = hits_of(rule, Case("old form", True, {"access": rows}), duckdb_engine)
+    assert sorted(h["event_id"] for h in hits) == ["o0", "o1", "o2", "o3", "o4"]
+    assert "共 5 個號碼" in hits[0]["evidence_zh"]

@@ -214,6 +214,7 @@ def test_the_cli_writes_a_dataset_and_reports_it(tmp_path) -> None:
                                        "--days", "7", "--start", "2025-02-03"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "access.csv" in result.output and "labels.csv" in result.output
+    assert "case3_saturday_relative 1" in result.output
     calendar = (tmp_path / "w" / "calendar.csv").read_text(encoding="utf-8")
     assert "2025-02-08" in calendar and "補行上班" in calendar  # the official 2025 make-up day
     bad = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--format", "xlsx"])

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from menshen import ids
+from menshen.detect.evidence import masked
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -39,11 +40,6 @@ if TYPE_CHECKING:
 def _counted(t: ir.Table) -> ir.Table:
     t = t.filter(t.deliberate & ~t.explained_strong)
     return t.mutate(user_key=t.staff_id.fill_null("?" + t.system + ":" + t.account))
-
-
-def _mask(value: ir.StringValue) -> ir.StringValue:
-    """`A12****789`, as menshen.ids.mask shows ids (ten-character ids)."""
-    return value.substr(0, 3) + "****" + value.substr(7)
 
 
 def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
@@ -60,22 +56,19 @@ def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
         ends,
         [counted.user_key == ends.e_user, counted.ts >= ends.e_start, counted.ts <= ends.e_end],
     )
-    hits = hits.group_by(["system", "event_id", "user_key", "occurred_date"]).aggregate(
-        peak=hits.e_n.max()
-    )
+    hits = hits.group_by(
+        ["system", "event_id", "user_key", "occurred_date", "subject_id", "occurred_at"]
+    ).aggregate(peak=hits.e_n.max())
     # Describe the user's whole day of bursts: span, people, peak.
-    day = hits.group_by(d_user=hits.user_key, d_date=hits.occurred_date).aggregate(
-        d_peak=hits.peak.max()
+    summary = hits.group_by(g_user=hits.user_key, g_date=hits.occurred_date).aggregate(
+        g_people=hits.subject_id.nunique(),
+        g_first=hits.occurred_at.min(),
+        g_last=hits.occurred_at.max(),
+        d_peak=hits.peak.max(),
     )
-    keys = hits.select(h_system=hits.system, h_event=hits.event_id)
-    inside = counted.join(keys, [counted.system == keys.h_system, counted.event_id == keys.h_event])
-    summary = inside.group_by(g_user=inside.user_key, g_date=inside.occurred_date).aggregate(
-        g_people=inside.subject_id.nunique(),
-        g_first=inside.occurred_at.min(),
-        g_last=inside.occurred_at.max(),
+    out = hits.join(
+        summary, [hits.user_key == summary.g_user, hits.occurred_date == summary.g_date]
     )
-    out = hits.join(day, [hits.user_key == day.d_user, hits.occurred_date == day.d_date])
-    out = out.join(summary, [out.user_key == summary.g_user, out.occurred_date == summary.g_date])
     first = out.g_first.strftime("%H:%M")
     last = out.g_last.strftime("%H:%M")
     minutes = str(p.enumeration_window_minutes)
@@ -123,14 +116,19 @@ def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
 def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
     p = ctx.params
     sid = counted.subject_id
-    shaped = sid.re_search("^[A-Z][0-9]{9}$")
-    old_form = sid.re_search("^[A-Z][A-D][0-9]{8}$")
+    # National ids and new resident numbers: letter + 9 digits; old resident numbers: two
+    # letters + 8 digits. The serial is what follows the prefix, check digit dropped;
+    # try_cast leaves anything that is not all digits null.
+    ten = sid.length() == 10
+    second = sid.substr(1, 1)
+    new_form = ten & second.isin(list("0123456789"))
+    old_form = ten & second.isin(list("ABCD"))
     counted = counted.mutate(
         id_prefix=ibis.cases(
-            (shaped, sid.substr(0, 1)), (old_form, sid.substr(0, 2)), else_=ibis.null("string")
+            (new_form, sid.substr(0, 1)), (old_form, sid.substr(0, 2)), else_=ibis.null("string")
         ),
         serial=ibis.cases(
-            (shaped, sid.substr(1, 8).try_cast("int64")),
+            (new_form, sid.substr(1, 8).try_cast("int64")),
             (old_form, sid.substr(2, 7).try_cast("int64")),
             else_=ibis.null("int64"),
         ),
@@ -185,9 +183,9 @@ def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
         "user_key",
         "occurred_date",
         ev_zh="查詢之身分證號連號或近連號："
-        + _mask(out.r_low)
+        + masked(out.r_low)
         + " 至 "
-        + _mask(out.r_high)
+        + masked(out.r_high)
         + " 共 "
         + out.r_size.cast("string")
         + " 個號碼，相鄰號碼差距不超過 "
@@ -196,9 +194,9 @@ def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
         ev_en="ids looked up in sequence: "
         + out.r_size.cast("string")
         + " ids from "
-        + _mask(out.r_low)
+        + masked(out.r_low)
         + " to "
-        + _mask(out.r_high)
+        + masked(out.r_high)
         + ", each within "
         + step
         + " of the previous one, which ordinary counter work does not produce",
