@@ -265,6 +265,9 @@ def _locate_unterminated_quote(result: ScanResult) -> None:
         if cut >= 0:
             end = start + cut
             rest = rest[:cut]
-    result.bad_quote_text = rest.decode(result.encoding, errors="replace").rstrip("\r")
+    text = rest.decode(result.encoding, errors="replace").rstrip("\r")
+    if not (text.startswith('"') or ',"' in text):
+        return  # only quotes inside unquoted values: literal characters, nothing to fix
+    result.bad_quote_text = text
     result.bad_quote_line = index + 2
     result.bad_quote_span = (start, end)

@@ -118,20 +118,34 @@ def explain(
     )
     t = t.mutate(rec_expl=rec_expl)
 
-    # Continuation: the latest record-explained look-up of the same subject by the same user.
-    w = ibis.cumulative_window(group_by=[t.staff_id, t.subject_id], order_by=[t.ts, t.event_id])
-    anchor = ibis.ifelse(
-        t.rec_expl.notnull() & t.deliberate,
-        t.ts.cast("string").lpad(12, "0") + t.rec_id,
-        ibis.null("string"),
+    # Continuation: the latest record-explained look-up of the same subject by the same user
+    # within continuation_days before. A join on (staff, subject) restricted to the look-ups
+    # that a record does not explain (a window over every look-up is far slower).
+    horizon = continuation_days * DAY
+    anchors = t.filter(t.rec_expl.notnull() & t.deliberate & t.staff_id.notnull())
+    anchors = anchors.select(
+        a_staff=anchors.staff_id, a_subject=anchors.subject_id, a_ts=anchors.ts,
+        a_rec=anchors.rec_id,
+    )  # fmt: skip
+    open_ = t.filter(t.rec_expl.isnull() & t.deliberate & t.staff_id.notnull())
+    open_ = open_.select("system", "event_id", "staff_id", "subject_id", "ts")
+    pairs = open_.join(
+        anchors,
+        [
+            open_.staff_id == anchors.a_staff,
+            open_.subject_id == anchors.a_subject,
+            anchors.a_ts <= open_.ts,
+            anchors.a_ts >= open_.ts - horizon,
+        ],
     )
-    t = t.mutate(anchor_key=anchor.max().over(w))
-    anchor_ts = t.anchor_key.substr(0, 12).cast("int64")
-    continued = (
-        t.staff_id.notnull()
-        & t.anchor_key.notnull()
-        & (t.ts - anchor_ts <= continuation_days * DAY)
+    latest = pairs.group_by(["system", "event_id"]).agg(
+        anchor_key=(pairs.a_ts.cast("string").lpad(12, "0") + pairs.a_rec).max()
     )
+    latest = latest.select(k_system="system", k_event="event_id", anchor_key="anchor_key")
+    t = t.left_join(latest, [t.system == latest.k_system, t.event_id == latest.k_event]).drop(
+        "k_system", "k_event"
+    )
+    continued = t.anchor_key.notnull()
     explanation = ibis.cases(
         (~t.deliberate, "list_screen"),
         (t.rec_expl.notnull(), t.rec_expl),

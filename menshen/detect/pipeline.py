@@ -88,6 +88,23 @@ def account_periods(accounts: pa.Table) -> pa.Table:
     )
 
 
+def purpose_units_table(purposes: pa.Table) -> pa.Table:
+    """(system, purpose_code, unit_id) for every unit a purpose's allowed_units names."""
+    rows: set[tuple[str, str, str]] = set()
+    for row in purposes.to_pylist():
+        for unit in (row.get("allowed_units") or "").split(";"):
+            if unit.strip() and row.get("system") and row.get("purpose_code"):
+                rows.add((row["system"], row["purpose_code"], unit.strip()))
+    ordered = sorted(rows)
+    return pa.table(
+        {
+            "u_system": pa.array([r[0] for r in ordered], pa.string()),
+            "u_code": pa.array([r[1] for r in ordered], pa.string()),
+            "u_unit": pa.array([r[2] for r in ordered], pa.string()),
+        }
+    )
+
+
 def calendar_table(world: World, start: dt.date, end: dt.date) -> pa.Table:
     overrides: dict[dt.date, DayInfo] = {}
     cal = world.ref("calendar")
@@ -181,15 +198,18 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         allowed_units=pu.allowed_units, purpose_scope=pu.scope.fill_null("person"),
     )  # fmt: skip
     t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
-    allowed = ";" + t.allowed_units.fill_null("").replace(" ", "") + ";"
+    pa_ = tables["purpose_units"]
+    t = t.left_join(
+        pa_,
+        [t.system == pa_.u_system, t.purpose_code == pa_.u_code, t.unit_id == pa_.u_unit],
+    )
     t = t.mutate(
         purpose_known=t.p_code.notnull(),
         window_before_days=t.window_before_days.fill_null(0),
         window_after_days=t.window_after_days.fill_null(0),
         purpose_scope=t.purpose_scope.fill_null("person"),
-        unit_allowed=(t.allowed_units.fill_null("").strip() == "")
-        | allowed.contains(";" + t.unit_id.fill_null("?") + ";"),
-    ).drop("p_system", "p_code")
+        unit_allowed=(t.allowed_units.fill_null("").strip() == "") | t.u_unit.notnull(),
+    ).drop("p_system", "p_code", "u_system", "u_code", "u_unit")
 
     cal = tables["calendar"]
     cal = cal.select(
@@ -273,6 +293,7 @@ def build_context(
         "office_hours", _dedupe(office_hours_table(world, settings), ["oh_unit"])
     )
     tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
+    tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
     raw = engine.load("access", access)
 
     enriched = enrich(raw, tables, settings)

@@ -259,3 +259,14 @@ def test_declared_encoding_applies_to_every_csv_file(tmp_path: Path) -> None:
     assert "access.csv [Big5/CP950（指定 / declared）]" in output
     assert "staff.csv [Big5/CP950（指定 / declared）]" in output
     assert len(stored_access(tmp_path / "store")) == 5
+
+
+def test_a_quote_inside_an_unquoted_value_is_an_ordinary_character(tmp_path: Path) -> None:
+    folder = broken_case("mixed_offsets", tmp_path / "ds")
+    lines = (folder / "access.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("戶籍謄本申請", '申請 5" 照片')
+    (folder / "access.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = run("ingest", folder, "--home", tmp_path / "store")
+    assert code == 0, output
+    texts = [r["purpose_text"] for r in stored_access(tmp_path / "store")]
+    assert texts[0] == '申請 5" 照片'
