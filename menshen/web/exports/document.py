@@ -241,7 +241,9 @@ def _count_rows(
     out = []
     for row in rows or ():
         value = str(row.get(key) or "")
-        name = str(row.get("name") or names.get(value) or value or "（未填）")
+        name = str(
+            row.get("name") or row.get("description") or names.get(value) or value or "（未填）"
+        )
         out.append(
             CountRow(value, name, int(row.get("count") or 0), int(row.get("explained") or 0))
         )
