@@ -67,7 +67,7 @@ def bench_detect(events: int, days: int, seed: int, cache: Path | None, engine: 
 
     cache = cache or Path.home() / ".cache" / "menshen" / f"bench-detect-{events}-{days}-{seed}"
     dataset, home = cache / "dataset", cache / "store"
-    if not (dataset / "labels.csv").exists():
+    if not any(dataset.glob("labels.*")):
         click.echo(f"產生合成資料 / generating {events:,} look-ups into {dataset} …", err=True)
         generate(dataset, seed=seed, events=events, days=days, fmt="parquet")
     store = Store(home)

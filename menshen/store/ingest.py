@@ -7,6 +7,10 @@ look-ups straight into date partitions in the work directory. Then, set-wise in 
 store. Without any, the staged partitions move into the batch as they are; otherwise they
 are written again without the skipped rows. Python loops run only over the few rejected
 rows and the first problems shown.
+
+A reference file whose bytes, encoding and reading rules are those recorded (`source_input`
+in the file entry) for the table's current version, which had no quarantined, duplicate or
+blank rows, is not parsed at all: it is reported as identical to the stored version.
 """
 
 from __future__ import annotations
@@ -204,7 +208,7 @@ def _ingest_file(
     if table != "access" and item.calendar_chunk is None:
         source = _source_key(item)
         current = snapshot.reference_entry(table)
-        if current is not None and current.get("source") == source:
+        if current is not None and current.get("source_input") == source:
             # The very bytes (read the same way, by the same rules) that gave the stored
             # version, which had no quarantined, duplicate or blank rows: nothing to parse.
             report.rows_read = report.kept = int(current["rows"])
@@ -361,7 +365,7 @@ def _write_reference(
         return False  # nothing usable: the quarantine says why
     meta: dict[str, object] = {"table": spec.table, "table_sha256": digest}
     if source is not None and not report.duplicates and not report.conflicts:
-        meta["source"] = source  # lets a later ingest of the same bytes skip parsing
+        meta["source_input"] = source  # lets a later ingest of the same bytes skip parsing
     target = staged.file(f"ref/{spec.table}.parquet", **meta)
     run(con, "SET preserve_insertion_order=true")  # keep the file's row order, no sort
     run(

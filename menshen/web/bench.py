@@ -131,6 +131,10 @@ def run_reviewer(
         return
     rng = random.Random(seed)
     start.wait()  # logins (Argon2) are done; the clock starts for everyone at once
+    if think:
+        # Reviewers who think between clicks do not click in lockstep either: each starts
+        # within one think time. Back to back (think 0), all 20 fire at once: the worst case.
+        time.sleep(rng.uniform(0, think))
     deadline = time.monotonic() + duration
     made = 0
     while made < requests and time.monotonic() < deadline:
@@ -209,7 +213,10 @@ def bench_web(
         home, world = prepare_home(home, lookups, users)
         results = Results()
         with ServedHome(home, Path(tmp) / "serve.log") as server:
-            click.echo(f"伺服器 / server {server.url} (pid {server.process.pid}); "
+            from menshen.web.server import default_workers
+
+            click.echo(f"伺服器 / server {server.url} (pid {server.process.pid}, "
+                       f"{default_workers()} processes); "
                        f"{users} reviewers × {per_user} requests, at most {duration:.0f} s, "
                        f"think time {think:g} s")  # fmt: skip
             start = threading.Barrier(users + 1)

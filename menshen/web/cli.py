@@ -129,13 +129,14 @@ def build_reports(home: Path | None, start: dt.datetime | None, end: dt.datetime
     run_build_reports(resolved, start.date() if start else None, end.date() if end else None)
 
 
-def serve_forever(port: int) -> None:
-    from django.core.servers.basehttp import run
-    from django.core.wsgi import get_wsgi_application
+def serve_forever(port: int, workers: int | None = None) -> None:
+    from menshen.web.server import default_workers, serve
 
-    click.echo(f"門神 menshen: http://127.0.0.1:{port}/  (Ctrl-C 結束 / to stop)")
+    workers = workers or default_workers()
+    label = f"{workers} 個行程 / processes" if workers > 1 else "1 個行程 / process"
+    click.echo(f"門神 menshen: http://127.0.0.1:{port}/  ({label}; Ctrl-C 結束 / to stop)")
     try:
-        run("127.0.0.1", port, get_wsgi_application(), threading=True)
+        serve("127.0.0.1", port, workers)
     except KeyboardInterrupt:
         click.echo("bye")
     except OSError as error:
@@ -144,15 +145,23 @@ def serve_forever(port: int) -> None:
 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="行程數 / server processes (default: the number of CPUs; 1 = a single process).",
+)
 @home_option
-def serve(port: int, home: Path | None) -> None:
+def serve(port: int, workers: int | None, home: Path | None) -> None:
     """在本機提供網頁服務 / Serve the web app on 127.0.0.1 (threaded WSGI server).
 
     Uses Django's own threaded WSGI server (the one behind runserver, without
-    autoreload); put a TLS reverse proxy in front of it in production.
+    autoreload), pre-forked: the socket is bound once and --workers processes (default:
+    one per CPU) serve it, each with threads. Put a TLS reverse proxy in front of it in
+    production.
     """
     setup_django(home)
-    serve_forever(port)
+    serve_forever(port, workers)
 
 
 @click.command("demo")
