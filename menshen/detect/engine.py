@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,7 +111,9 @@ def connect(
     """An engine to load tables into. `partitions`: Spark shuffle partitions (the session is
     created once per process; the first call decides)."""
     if engine == "duckdb":
-        con = ibis.duckdb.connect()
+        # DuckDB spills to "./.tmp" of the current directory by default: keep it in the
+        # system temp folder instead, never beside the user's files.
+        con = ibis.duckdb.connect(temp_directory=tempfile.mkdtemp(prefix="menshen-duckdb-"))
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         return Engine("duckdb", con, cache)
