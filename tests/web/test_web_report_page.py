@@ -165,3 +165,11 @@ def test_serve_with_two_workers_preforks_and_stops_cleanly(tmp_path: Path) -> No
     assert "2 個行程 / processes" in text
     with pytest.raises(OSError):
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5)
+
+
+def test_warm_up_loads_what_the_first_requests_would_all_wait_for() -> None:
+    from menshen.web.reports.templatetags.menshen_tags import _rule_titles
+    from menshen.web.server import warm_up
+
+    assert warm_up() >= 10  # every template of the app is compiled
+    assert _rule_titles.cache_info().currsize == 1
