@@ -72,3 +72,63 @@ def hits(
     if group_key is not None:
         cols["group_key"] = group_key
     return t.select(**cols)
+
+
+# zh-TW labels of common record kinds, for evidence sentences. A kind not listed here is
+# shown by its code in parentheses (the last resort; the purpose's own description is
+# preferred wherever a sentence can use it).
+KIND_ZH: dict[str, str] = {
+    "household_registration": "戶籍登記",
+    "id_card_application": "國民身分證申請",
+    "transcript_application": "戶籍謄本申請",
+    "official_letter": "機關來函",
+    "low_income_review": "低收入戶資格審核",
+    "welfare_review": "社會福利審核",
+    "job_registration": "求職登記",
+    "job_seeker_registration": "求職登記",
+    "unemployment_benefit": "失業給付申請",
+    "training_application": "職業訓練報名",
+    "criminal_case": "刑案偵查",
+    "police_report": "受理報案",
+    "traffic_case": "交通案件",
+    "traffic_accident": "交通事故",
+    "missing_person": "失蹤人口協尋",
+    "name_change": "更名登記",
+    "nationality_change": "國籍變更",
+    "id_change": "統一編號變更",
+    "petition": "陳情",
+    "tax_case": "稅務案件",
+    "health_insurance": "健保業務",
+}
+
+
+def kind_zh(kind: ir.StringValue) -> ir.StringValue:
+    """A record kind in zh-TW: its label, else '其他（code）', else '—' when null."""
+    code = kind.fill_null("")
+    label = ibis.cases(*[(code == k, v) for k, v in KIND_ZH.items()], else_="")
+    return ibis.cases(
+        (code == "", ibis.literal("—")),
+        (label != "", label),
+        else_="其他（" + code + "）",
+    )
+
+
+def date_zh(value: ir.Value) -> ir.StringValue:
+    """'2月11日' from a date or timestamp (the year is the report's own)."""
+    return value.month().cast("string") + "月" + value.day().cast("string") + "日"
+
+
+def full_date_zh(value: ir.Value) -> ir.StringValue:
+    """'2024年3月1日' from a date or timestamp (dates that may lie in another year)."""
+    return value.year().cast("string") + "年" + date_zh(value)
+
+
+def datetime_zh(value: ir.Value) -> ir.StringValue:
+    """'2月11日 09:05' from a timestamp."""
+    return (
+        date_zh(value)
+        + " "
+        + value.hour().cast("string").lpad(2, "0")
+        + ":"
+        + value.minute().cast("string").lpad(2, "0")
+    )

@@ -17,6 +17,8 @@ A weak explanation never silences the relationship, repeat, volume, watchlist or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 
@@ -87,10 +89,21 @@ def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -
     )
 
 
+def _as_is(_name: str, table: ir.Table) -> ir.Table:
+    return table
+
+
 def explain(
-    looked: ir.Table, records: ir.Table, persons: ir.Table, continuation_days: int
+    looked: ir.Table,
+    records: ir.Table,
+    persons: ir.Table,
+    continuation_days: int,
+    keep: Callable[[str, ir.Table], ir.Table] = _as_is,
 ) -> ir.Table:
-    """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong."""
+    """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong.
+
+    `keep(name, table)` may materialise an intermediate result that is read more than once
+    (the narrow best-record and continuation tables); by default nothing is kept."""
     cand = _record_candidates(looked, records, persons)
     cand = cand.filter(cand.own | cand.unit)
     # rank 1 = own & direct, 2 = unit & direct, 3 = household; prefer the cited record.
@@ -107,16 +120,23 @@ def explain(
         rec_code=best.best_key.substr(0, 1),
         rec_id=best.best_key.substr(2),
     )
-    t = looked.left_join(
-        best, [looked.system == best.b_system, looked.event_id == best.b_event_id]
-    ).drop("b_system", "b_event_id")
-    rec_expl = ibis.cases(
-        (t.rec_code == "1", "own_record"),
-        (t.rec_code == "2", "unit_record"),
-        (t.rec_code == "3", "household_record"),
-        else_=ibis.null("string"),
-    )
-    t = t.mutate(rec_expl=rec_expl)
+    best = keep("best_record", best)
+
+    def with_best(table: ir.Table) -> ir.Table:
+        table = table.left_join(
+            best, [table.system == best.b_system, table.event_id == best.b_event_id]
+        ).drop("b_system", "b_event_id")
+        rec_expl = ibis.cases(
+            (table.rec_code == "1", "own_record"),
+            (table.rec_code == "2", "unit_record"),
+            (table.rec_code == "3", "household_record"),
+            else_=ibis.null("string"),
+        )
+        return table.mutate(rec_expl=rec_expl)
+
+    # The continuation join reads only a few columns: work on a narrow projection so the
+    # wide look-up rows are joined once, at the end.
+    t = with_best(looked.select("system", "event_id", "staff_id", "subject_id", "ts", "deliberate"))
 
     # Continuation: the latest record-explained look-up of the same subject by the same user
     # within continuation_days before. A join on (staff, subject) restricted to the look-ups
@@ -142,6 +162,8 @@ def explain(
         anchor_key=(pairs.a_ts.cast("string").lpad(12, "0") + pairs.a_rec).max()
     )
     latest = latest.select(k_system="system", k_event="event_id", anchor_key="anchor_key")
+    latest = keep("continuation", latest)
+    t = with_best(looked)
     t = t.left_join(latest, [t.system == latest.k_system, t.event_id == latest.k_event]).drop(
         "k_system", "k_event"
     )

@@ -196,6 +196,8 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         window_before_days=pu.window_before_days.fill_null(0),
         window_after_days=pu.window_after_days.fill_null(0),
         allowed_units=pu.allowed_units, purpose_scope=pu.scope.fill_null("person"),
+        # Blankness is a property of the purpose: test it once per purpose, not per look-up.
+        p_all_units=pu.allowed_units.fill_null("").strip() == "",
     )  # fmt: skip
     t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
     pa_ = tables["purpose_units"]
@@ -208,8 +210,9 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         window_before_days=t.window_before_days.fill_null(0),
         window_after_days=t.window_after_days.fill_null(0),
         purpose_scope=t.purpose_scope.fill_null("person"),
-        unit_allowed=(t.allowed_units.fill_null("").strip() == "") | t.u_unit.notnull(),
-    ).drop("p_system", "p_code", "u_system", "u_code", "u_unit")
+        # No purpose matched: allowed_units is null, which counts as blank (all units).
+        unit_allowed=t.p_all_units.fill_null(True) | t.u_unit.notnull(),
+    ).drop("p_system", "p_code", "p_all_units", "u_system", "u_code", "u_unit")
 
     cal = tables["calendar"]
     cal = cal.select(
@@ -296,8 +299,14 @@ def build_context(
     tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
     raw = engine.load("access", access)
 
-    enriched = enrich(raw, tables, settings)
-    explained = explain(enriched, tables["records"], tables["persons"], settings.continuation_days)
+    enriched = engine.materialize("enriched", enrich(raw, tables, settings))
+    explained = explain(
+        enriched,
+        tables["records"],
+        tables["persons"],
+        settings.continuation_days,
+        keep=engine.materialize,
+    )
     explained = engine.materialize("lookups", explained)
     lookups = explained.filter(explained.occurred_date >= start)
     history = explained.filter(explained.occurred_date < start)

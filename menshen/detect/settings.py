@@ -24,6 +24,11 @@ class Settings:
     volume_baseline_days: int = 28  # history used for the user's own baseline
     volume_multiplier: float = 3.0  # today > multiplier x max(own baseline, peer baseline)
     volume_min_subjects: int = 25  # never flag fewer distinct subjects than this in a day
+    # multi-day view: the user's last `volume_window_days` active days taken together
+    volume_window_days: int = 2  # a spree spread over consecutive days (case 2: 39 in 2-4 days)
+    volume_window_multiplier: float = 2.0  # window > multiplier x max(own, peers) for the window
+    volume_window_min_subjects: int = 30  # never flag fewer distinct subjects in the window
+    volume_window_min_history_days: int = 5  # own active days before the window needed
     # --- subject-burst: many users, one subject ---------------------------------------------
     burst_window_minutes: int = 60 * 24
     burst_min_users: int = 4

@@ -317,3 +317,21 @@ def check_case(rule: Rule, case: Case, engine: Engine | EngineName = "duckdb") -
         assert not (flagged & expect), f"{where}: must not flag {sorted(flagged & expect)}"
     else:
         assert not flagged, f"{where}: must flag nothing, got {sorted(flagged)}"
+
+
+def rule_cases(half: int = 0, of: int = 1) -> list[tuple[str, int | str, str]]:
+    """(rule module, case index, test id) for every case of every `of`-th rule module from
+    `half`; a module that fails to import gives (module, the error, id) so that it fails its
+    own test instead of the collection."""
+    from menshen.detect.rules import load_rule, rule_modules
+
+    cases: list[tuple[str, int | str, str]] = []
+    for module in rule_modules()[half::of]:
+        try:
+            rule = load_rule(module)
+        except Exception as exc:
+            cases.append((module, repr(exc), f"{module}-import"))
+            continue
+        for i, case in enumerate(rule.cases):
+            cases.append((module, i, f"{rule.id}-{i}-{'pos' if case.positive else 'neg'}"))
+    return cases

@@ -1,31 +1,22 @@
-"""Every case of every rule, on every engine: the catalogue's own tests."""
+"""Every case of every rule, on every engine: the catalogue's own tests.
+
+The rule modules are split in two halves, this file and test_rule_cases_other_half.py: the
+suite runs under pytest-xdist one file per worker, so both workers share the Spark work."""
 
 from __future__ import annotations
 
 import pytest
 
 from menshen.detect.engine import Engine
-from menshen.detect.rules import all_rules, load_rule, rule_modules
-from menshen.detect.testing import check_case
+from menshen.detect.rules import all_rules, load_rule
+from menshen.detect.testing import check_case, rule_cases
 
 
-def _cases() -> list[pytest.param]:
-    params = []
-    for module in rule_modules():
-        try:
-            rule = load_rule(module)
-        except Exception as exc:  # a broken rule file fails its own test, not collection
-            params.append(pytest.param(module, None, id=f"{module}-import", marks=[]))
-            params[-1] = pytest.param(module, repr(exc), id=f"{module}-import")
-            continue
-        for i, case in enumerate(rule.cases):
-            params.append(
-                pytest.param(module, i, id=f"{rule.id}-{i}-{'pos' if case.positive else 'neg'}")
-            )
-    return params
+def _params(half: int) -> list[pytest.param]:
+    return [pytest.param(m, i, id=name) for m, i, name in rule_cases(half=half, of=2)]
 
 
-@pytest.mark.parametrize(("module", "index"), _cases())
+@pytest.mark.parametrize(("module", "index"), _params(0))
 def test_rule_case(module: str, index: int | str, engine: Engine) -> None:
     if isinstance(index, str):
         pytest.fail(f"rule module {module} does not import: {index}")

@@ -49,7 +49,7 @@ def test_volume_evidence_names_the_count_and_both_baselines(duckdb_engine: Engin
     hits = hits_of(rule, case_named(rule, "case 2"), duckdb_engine)
     assert len(hits) == 39
     zh = hits[0]["evidence_zh"]
-    assert "2025-02-11 查詢 39 位" in zh
+    assert "2月11日 查詢 39 位" in zh
     assert "本人過去 28 日中有查詢之 14 日平均每日 3.0 位" in zh
     assert "同單位其他 2 位同仁當日平均 4.0 位" in zh
     assert "9.8 倍" in zh
@@ -60,7 +60,8 @@ def test_volume_evidence_names_the_count_and_both_baselines(duckdb_engine: Engin
 def test_volume_threshold_is_a_setting(duckdb_engine: Engine) -> None:
     rule = RULES["volume"]
     case = case_named(rule, "case 2")
-    stricter = Case(case.name, True, case.tables, params={**case.params, "volume_min_subjects": 40})
+    floors = {"volume_min_subjects": 40, "volume_window_min_subjects": 45}
+    stricter = Case(case.name, True, case.tables, params={**case.params, **floors})
     assert hits_of(rule, stricter, duckdb_engine) == []
 
 
@@ -68,7 +69,7 @@ def test_subject_burst_evidence_counts_users_units_and_look_ups(duckdb_engine: E
     rule = RULES["subject_burst"]
     hits = hits_of(rule, case_named(rule, "2009"), duckdb_engine)
     zh = hits[0]["evidence_zh"]
-    assert "2025-02-11 09:05 至 2025-02-11 14:50" in zh
+    assert "2月11日 09:05 至 2月11日 14:50" in zh
     assert "共 5 位同仁（分屬 3 個單位）" in zh and "6 次" in zh
     assert "5 users in 3 units" in hits[0]["evidence_en"]
     assert "group_key" not in hits[0], "each user's look-ups stay in their own unit's finding"
@@ -126,7 +127,7 @@ def test_repeat_evidence_gives_the_days(duckdb_engine: Engine) -> None:
     rule = RULES["repeat"]
     hits = hits_of(rule, case_named(rule, "back again"), duckdb_engine)
     zh = hits[0]["evidence_zh"]
-    assert "2024-12-02 至 2025-02-11 間，共 3 個不同日期" in zh
+    assert "2024年12月2日 至 2025年2月11日 間，共 3 個不同日期" in zh
     assert "（門檻：90 日內 3 日）" in zh
     assert "3 different days" in hits[0]["evidence_en"]
 
@@ -187,3 +188,26 @@ def test_enumeration_reads_old_resident_numbers_in_sequence(duckdb_engine: Engin
     hits = hits_of(rule, Case("old form", True, {"access": rows}), duckdb_engine)
     assert sorted(h["event_id"] for h in hits) == ["o0", "o1", "o2", "o3", "o4"]
     assert "共 5 個號碼" in hits[0]["evidence_zh"]
+
+
+def test_volume_multi_day_view_names_the_dates_and_both_baselines(duckdb_engine: Engine) -> None:
+    rule = RULES["volume"]
+    case = case_named(rule, "a spree spread over two days")
+    hits = hits_of(rule, case, duckdb_engine)
+    assert len(hits) == 39
+    zh = hits[0]["evidence_zh"]
+    assert zh.startswith("2月10日 至 2月11日 連續 2 個查詢日共查詢 39 位無業務案件佐證之不同民眾")
+    assert "本人先前 15 個查詢日平均每日 3.0 位（2 日約 6.0 位）" in zh
+    assert "同單位其他 2 位同仁同期平均 4.0 位" in zh and "6.5 倍" in zh
+    assert "（門檻：基準之 2.0 倍且至少 30 位）" in zh
+    assert "From 2025-02-10 to 2025-02-11" in hits[0]["evidence_en"]
+    # Each day alone stays under the per-day floor: only the multi-day view sees it.
+    assert hits_of(rule, Case(case.name, True, case.tables, params={
+        **case.params, "volume_window_min_subjects": 40}), duckdb_engine) == []  # fmt: skip
+
+
+def test_volume_multi_day_multiplier_is_a_setting(duckdb_engine: Engine) -> None:
+    rule = RULES["volume"]
+    case = case_named(rule, "a spree spread over two days")
+    looser = {**case.params, "volume_window_multiplier": 7.0}
+    assert hits_of(rule, Case(case.name, True, case.tables, params=looser), duckdb_engine) == []

@@ -8,7 +8,7 @@ import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import concat, hits, text
+from menshen.detect.evidence import concat, full_date_zh, hits, text
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -46,8 +46,8 @@ def query(ctx: RuleContext) -> ir.Table:
     gap_days = ((t.ts - t.prev_ts.fill_null(granted_ts)) // DAY).cast("string")
     zh = ibis.cases(
         (unknown, concat("帳號「", t.account, "」不在帳號清冊中（無授權紀錄，疑為共用或未登錄帳號）")),
-        (revoked, concat("帳號已於 ", t.account_revoked_at.date().cast("string"), " 停用，仍有查詢")),
-        (not_yet, concat("查詢時帳號尚未授權（授權日 ", t.account_granted_at.date().cast("string"), "）")),
+        (revoked, concat("帳號已於 ", full_date_zh(t.account_revoked_at), " 停用，仍有查詢")),
+        (not_yet, concat("查詢時帳號尚未授權（授權日 ", full_date_zh(t.account_granted_at), "）")),
         (departed, concat("帳號持有人 ", text(t.staff_name), " 查詢當日不在職")),
         else_=concat("帳號閒置 ", gap_days, " 日後再度使用（逾 ", str(ctx.params.idle_days), " 日應停用）"),
     )  # fmt: skip

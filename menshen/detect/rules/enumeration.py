@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from menshen import ids
-from menshen.detect.evidence import masked
+from menshen.detect.evidence import date_zh, masked
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -77,7 +77,7 @@ def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
         "event_id",
         "user_key",
         "occurred_date",
-        ev_zh=out.occurred_date.cast("string")
+        ev_zh=date_zh(out.occurred_date)
         + " "
         + first
         + "–"

@@ -7,7 +7,7 @@ import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import concat, hits, masked, text
+from menshen.detect.evidence import concat, hits, kind_zh, masked, text
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -25,6 +25,7 @@ def query(ctx: RuleContext) -> ir.Table:
         & (t.c_household == t.subject_household_id)
     )
     ref = text(t.record_ref)
+    purpose_zh = text(t.purpose_description)
     unexplained = ~t.explained_strong
     # A cited case that does not exist, or is about someone else, is what a false purpose
     # and 夾帶查詢 look like; only a record the user handled personally for the subject
@@ -44,14 +45,14 @@ def query(ctx: RuleContext) -> ir.Table:
     zh = ibis.cases(
         (missing, concat("所引案號「", ref, "」查無此業務案件")),
         (wrong_kind, concat(
-            "所引案號「", ref, "」為「", text(t.cited_record_kind), "」類案件，與查詢事由所需之「",
-            text(t.evidence_kind), "」類不符",
+            "所引案號「", ref, "」為「", kind_zh(t.cited_record_kind), "」類案件，非查詢事由「",
+            purpose_zh, "」所需之「", kind_zh(t.evidence_kind), "」類案件",
         )),
         (other_person, concat(
             "所引案號「", ref, "」之當事人為 ", masked(t.cited_record_subject_id),
             "，非本次查詢對象（疑似夾帶查詢）",
         )),
-        else_=concat("查詢事由「", text(t.purpose_description), "」須附案號，但未填案號"),
+        else_=concat("查詢事由「", purpose_zh, "」須附案號，但未填案號"),
     )  # fmt: skip
     en = ibis.cases(
         (missing, concat("cited record '", ref, "' does not exist")),

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import ibis
+
+from menshen.detect.evidence import date_zh, full_date_zh
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -74,15 +77,19 @@ def query(ctx: RuleContext) -> ir.Table:
         ],
     )
     n_days = hits.n_days.cast("string")
+    # 12月2日 reads as this year's: name the years when the days span two.
+    two_years = hits.first.year() != hits.last.year()
+    first_zh = ibis.ifelse(two_years, full_date_zh(hits.first), date_zh(hits.first))
+    last_zh = ibis.ifelse(two_years, full_date_zh(hits.last), date_zh(hits.last))
     first = hits.first.cast("string")
     last = hits.last.cast("string")
     return hits.select(
         "system",
         "event_id",
         evidence_zh="承辦人於 "
-        + first
+        + first_zh
         + " 至 "
-        + last
+        + last_zh
         + " 間，共 "
         + n_days
         + " 個不同日期查詢同一民眾，均無業務案件佐證（門檻："

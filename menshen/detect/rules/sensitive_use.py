@@ -17,7 +17,8 @@ def query(ctx: RuleContext) -> ir.Table:
     t = t.filter(t.deliberate & (t.sensitivity == "high") & (~t.purpose_known | ~t.unit_allowed))
     units = ctx.units.select(n_unit=ctx.units.unit_id, unit_name=ctx.units.name)
     t = t.left_join(units, t.unit_id == units.n_unit).drop("n_unit")
-    system = text(t.system_name, "") + "（" + t.system + "）"
+    name = text(t.system_name, "")
+    system = ibis.ifelse(name != "", name, "系統（" + t.system + "）")
     unit = text(t.unit_name, "單位不明")
     zh = ibis.ifelse(
         t.purpose_known,

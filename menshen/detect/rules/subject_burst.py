@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from menshen.detect.evidence import datetime_zh
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup, person
 
@@ -88,6 +89,8 @@ def query(ctx: RuleContext) -> ir.Table:
 
     start = hits.a_at.strftime("%Y-%m-%d %H:%M")
     end = hits.last_at.strftime("%Y-%m-%d %H:%M")
+    start_zh = datetime_zh(hits.a_at)
+    end_zh = datetime_zh(hits.last_at)
     span_zh = _span_zh(p.burst_window_minutes)
     span_en = _span_en(p.burst_window_minutes)
     users = hits.n_users.cast("string")
@@ -96,9 +99,9 @@ def query(ctx: RuleContext) -> ir.Table:
     return hits.select(
         "system",
         "event_id",
-        evidence_zh=start
+        evidence_zh=start_zh
         + " 至 "
-        + end
+        + end_zh
         + " 間（"
         + span_zh
         + "內），共 "

@@ -6,7 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import concat, hits, text
+from menshen.detect.evidence import concat, hits, kind_zh, text
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -15,6 +15,8 @@ def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
     t = t.filter(t.deliberate & t.explanation.isnull())
     desc = text(t.purpose_description, "")
+    # zh-TW names the evidence by the purpose's own description (no English codes).
+    desc_or_kind = ibis.ifelse(desc != "", desc, kind_zh(t.evidence_kind))
     window = concat(
         "前 ",
         t.window_before_days.cast("string"),
@@ -30,8 +32,8 @@ def query(ctx: RuleContext) -> ir.Table:
         (t.purpose_code.isnull(), "未填查詢事由，亦未見該民眾之相關業務案件"),
         (~t.purpose_known, concat("查詢事由代碼「", t.purpose_code, "」不在事由清單中，亦未見相關業務案件")),
         else_=concat(
-            "查詢事由為「", desc, "」，但未見該民眾於查詢時（", window, "）之「",
-            text(t.evidence_kind), "」類業務案件由承辦人或所屬單位經辦",
+            "未見該民眾於查詢時（", window, "）有「", desc_or_kind,
+            "」所需之業務案件由承辦人或所屬單位經辦",
         ),
     )  # fmt: skip
     en = ibis.cases(

@@ -15,6 +15,10 @@ The day is flagged when its count reaches `volume_min_subjects` and exceeds
 A missing baseline (new user, a unit of one) counts as 0, leaving the floor.
 
 All the day's flagged look-ups of the user form one finding (`group_key`).
+
+Multi-day view (`_window_hits`): the user's last `volume_window_days` active days taken
+together, against the user's own mean per active day before them and the unit's peers over
+the same dates — a spree spread over a few days, each under the per-day floor.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from menshen import ids
+from menshen.detect.evidence import date_zh
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -84,6 +89,7 @@ def query(ctx: RuleContext) -> ir.Table:
     t = t.filter(t.n > t.reference * p.volume_multiplier)
 
     date = t.occurred_date.cast("string")
+    date_zh_ = date_zh(t.occurred_date)
     own_zh = ibis.ifelse(
         t.own_days > 0,
         "本人過去 "
@@ -145,7 +151,7 @@ def query(ctx: RuleContext) -> ir.Table:
         + ")"
     )
     t = t.mutate(
-        evidence_zh=date
+        evidence_zh=date_zh_
         + " 查詢 "
         + t.n.cast("string")
         + " 位無業務案件佐證之不同民眾（當日共查詢 "
@@ -180,10 +186,172 @@ def query(ctx: RuleContext) -> ir.Table:
     hits = ctx.lookups.filter(
         ctx.lookups.deliberate & ctx.lookups.staff_id.notnull() & ~ctx.lookups.explained_strong
     )
-    hits = hits.join(
+    day_hits = hits.join(
         flagged, [hits.staff_id == flagged.f_staff, hits.occurred_date == flagged.f_date]
     )
-    return hits.select("system", "event_id", "evidence_zh", "evidence_en", "group_key")
+    day_hits = day_hits.select("system", "event_id", "evidence_zh", "evidence_en", "group_key")
+    # The multi-day view adds the look-ups of days the daily view did not flag.
+    rest = hits.anti_join(
+        flagged, [hits.staff_id == flagged.f_staff, hits.occurred_date == flagged.f_date]
+    )
+    return day_hits.union(_window_hits(ctx, active, daily, rest))
+
+
+def _window_hits(ctx: RuleContext, active: ir.Table, daily: ir.Table, hits: ir.Table) -> ir.Table:
+    """The multi-day view: the user's last `volume_window_days` active days taken together.
+
+    A spree spread over a few days stays under the per-day floor; together its days hold
+    far more distinct unexplained people than the user's own days before it (own mean per
+    active day x the window's days) and than the unit's other users over the same dates.
+    Needs `volume_window_min_history_days` own active days before the window: without a
+    history, a new user's first busy days are the daily view's business (floor and peers).
+    """
+    p = ctx.params
+    size = p.volume_window_days
+    days = daily.mutate(
+        k=ibis.row_number().over(ibis.window(group_by=daily.staff_id, order_by=daily.day))
+    )
+    ends = days.filter(days.occurred_date >= ctx.range_start).select(
+        staff_id=days.staff_id, unit_id=days.unit_id, end_k=days.k, end_day=days.day,
+        end_date=days.occurred_date,
+    )  # fmt: skip
+    members = days.select(
+        m_staff=days.staff_id, m_k=days.k, m_day=days.day, m_date=days.occurred_date, m_n=days.n
+    )
+    w = ends.join(
+        members,
+        [ends.staff_id == members.m_staff, members.m_k <= ends.end_k,
+         members.m_k > ends.end_k - size],
+    )  # fmt: skip
+    w = w.group_by(["staff_id", "unit_id", "end_day", "end_date"]).aggregate(
+        start_day=w.m_day.min(),
+        start_date=w.m_date.min(),
+        win_days=w.m_k.count(),
+        upper=w.m_n.sum(),  # the daily distinct counts add up to at least the window's
+    )
+    w = w.filter((w.win_days == size) & (w.upper >= p.volume_window_min_subjects))
+
+    # Distinct people without a record-based explanation over the window's dates.
+    seen = active.filter(~active.explained_strong)
+    seen = seen.select(
+        s_staff=seen.staff_id,
+        s_unit=seen.unit_id,
+        s_subject=seen.subject_id,
+        s_day=seen.occurred_date.epoch_days(),
+    ).distinct()
+    mine = w.join(
+        seen,
+        [w.staff_id == seen.s_staff, seen.s_day >= w.start_day, seen.s_day <= w.end_day],
+    )
+    w = mine.group_by(
+        ["staff_id", "unit_id", "end_day", "end_date", "start_day", "start_date", "win_days"]
+    ).aggregate(n=mine.s_subject.nunique())
+    w = w.filter(w.n >= p.volume_window_min_subjects)
+
+    # Own baseline: mean per active day over the baseline period before the window.
+    past = daily.select(o_staff=daily.staff_id, o_day=daily.day, o_n=daily.n)
+    own = w.join(
+        past,
+        [w.staff_id == past.o_staff, past.o_day < w.start_day,
+         past.o_day >= w.start_day - p.volume_baseline_days],
+    )  # fmt: skip
+    keys = ["staff_id", "unit_id", "end_day", "end_date", "start_day", "start_date", "win_days"]
+    w = own.group_by([*keys, "n"]).aggregate(own_mean=own.o_n.mean(), own_days=own.o_day.count())
+    w = w.filter(w.own_days >= p.volume_window_min_history_days)
+
+    # Peers: the unit's other users active on the window's dates, their distinct people.
+    peers_active = daily.select(a_staff=daily.staff_id, a_unit=daily.unit_id, a_day=daily.day)
+    pa = w.join(
+        peers_active,
+        [w.unit_id == peers_active.a_unit, peers_active.a_staff != w.staff_id,
+         peers_active.a_day >= w.start_day, peers_active.a_day <= w.end_day],
+    )  # fmt: skip
+    pa = pa.group_by(p_staff=pa.staff_id, p_end=pa.end_day).aggregate(
+        peer_users=pa.a_staff.nunique()
+    )
+    ps = w.join(
+        seen,
+        [w.unit_id == seen.s_unit, seen.s_staff != w.staff_id,
+         seen.s_day >= w.start_day, seen.s_day <= w.end_day],
+    )  # fmt: skip
+    ps = ps.group_by(q_staff=ps.staff_id, q_end=ps.end_day, q_peer=ps.s_staff).aggregate(
+        q_n=ps.s_subject.nunique()
+    )
+    ps = ps.group_by(["q_staff", "q_end"]).aggregate(peer_sum=ps.q_n.sum())
+    w = w.left_join(pa, [w.staff_id == pa.p_staff, w.end_day == pa.p_end])
+    w = w.left_join(ps, [w.staff_id == ps.q_staff, w.end_day == ps.q_end])
+    w = w.mutate(
+        expected=w.own_mean * w.win_days,
+        peer_mean=ibis.ifelse(
+            w.peer_users.fill_null(0) > 0,
+            w.peer_sum.fill_null(0) / w.peer_users,
+            ibis.null("float64"),
+        ),
+    )
+    w = w.mutate(reference=ibis.greatest(w.expected, w.peer_mean.fill_null(0.0)))
+    w = w.filter(w.n > w.reference * p.volume_window_multiplier)
+
+    span_zh = date_zh(w.start_date) + " 至 " + date_zh(w.end_date)
+    span_en = w.start_date.cast("string") + " to " + w.end_date.cast("string")
+    peer_zh = ibis.ifelse(
+        w.peer_mean.notnull(),
+        "同單位其他 "
+        + w.peer_users.cast("string")
+        + " 位同仁同期平均 "
+        + _one(w.peer_mean)
+        + " 位",
+        "同單位同期無其他同仁查詢可比較",
+    )
+    peer_en = ibis.ifelse(
+        w.peer_mean.notnull(),
+        "the " + w.peer_users.cast("string") + " other users of the unit averaged "
+        + _one(w.peer_mean) + " over the same dates",
+        "no other user of the unit looked anybody up on those dates",
+    )  # fmt: skip
+    times_zh = ibis.ifelse(w.reference > 0, "，為較高基準之 " + _one(w.n / w.reference) + " 倍", "")
+    times_en = ibis.ifelse(
+        w.reference > 0, "; that is " + _one(w.n / w.reference) + " times the higher baseline", ""
+    )
+    w = w.mutate(
+        evidence_zh=span_zh + " 連續 " + str(size) + " 個查詢日共查詢 " + w.n.cast("string")
+        + " 位無業務案件佐證之不同民眾；本人先前 " + w.own_days.cast("string")
+        + " 個查詢日平均每日 " + _one(w.own_mean) + " 位（" + str(size) + " 日約 "
+        + _one(w.expected) + " 位），" + peer_zh + times_zh + "（門檻：基準之 "
+        + str(p.volume_window_multiplier) + " 倍且至少 " + str(p.volume_window_min_subjects)
+        + " 位）",
+        evidence_en="From " + span_en + " (" + str(size) + " consecutive days with look-ups) "
+        "the user looked up " + w.n.cast("string")
+        + " different people without a supporting business record; over "
+        + w.own_days.cast("string") + " earlier days with look-ups the user averaged "
+        + _one(w.own_mean) + " a day (about " + _one(w.expected) + " in " + str(size)
+        + " days), " + peer_en + times_en + " (threshold: " + str(p.volume_window_multiplier)
+        + " times the baseline and at least " + str(p.volume_window_min_subjects) + ")",
+    )  # fmt: skip
+    flagged = w.select(
+        f_staff=w.staff_id,
+        f_start=w.start_day,
+        f_end=w.end_day,
+        f_end_date=w.end_date,
+        evidence_zh=w.evidence_zh,
+        evidence_en=w.evidence_en,
+    )
+    hits = hits.mutate(h_day=hits.occurred_date.epoch_days())
+    out = hits.join(
+        flagged,
+        [hits.staff_id == flagged.f_staff, hits.h_day >= flagged.f_start,
+         hits.h_day <= flagged.f_end],
+    )  # fmt: skip
+    # A look-up inside several flagged windows is described by the earliest.
+    first = ibis.window(group_by=[out.system, out.event_id], order_by=out.f_end)
+    out = out.mutate(rank=ibis.row_number().over(first))
+    out = out.filter(out.rank == 0)
+    return out.select(
+        "system",
+        "event_id",
+        "evidence_zh",
+        "evidence_en",
+        group_key="volume:" + out.staff_id + ":" + out.f_end_date.cast("string"),
+    )
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -225,7 +393,42 @@ _JOB_RECORDS = [
     for i, pid in enumerate(_PEOPLE[:40])
 ]  # fmt: skip
 
+# Case 2 as a seller spreads it: 39 people over two days, 20 and 19, each day under the floor.
+_SPREAD = _day("sa", "S05", "2025-02-10", _PEOPLE[:20], "LI02") + _day(
+    "sb", "S05", "2025-02-11", _PEOPLE[20:39], "LI02"
+)
+_PEERS_TWO_DAYS = [
+    row
+    for date in ("2025-02-10", "2025-02-11")
+    for who, start in (("S06", 60), ("S07", 70))
+    for row in _day(f"q{who}{date}-", who, date, _PEOPLE[start : start + 4], "LI02")
+]
+
 CASES: tuple[Case, ...] = (
+    Case(
+        "a spree spread over two days (case 2 as sold): 20 and 19 people, usual 3, peers 4",
+        positive=True,
+        tables={"access": _usual("S05", 3, 0) + _SPREAD + _PEERS_TWO_DAYS},
+        expect=tuple(r["event_id"] for r in _SPREAD),
+        params={"detect_from": "2025-02-10"},
+    ),
+    Case(
+        "two busy days of a busy user: 17 and 18 people where 15 a day is usual",
+        positive=False,
+        tables={
+            "access": _usual("S05", 15, 0)
+            + _day("ba", "S05", "2025-02-10", _PEOPLE[:17], "LI02")
+            + _day("bb", "S05", "2025-02-11", _PEOPLE[17:35], "LI02")
+            + _PEERS_TWO_DAYS
+        },
+        params={"detect_from": "2025-02-10"},
+    ),
+    Case(
+        "two days of 20 and 19 people by a user without history: the daily view's floor decides",
+        positive=False,
+        tables={"access": _SPREAD + _PEERS_TWO_DAYS},
+        params={"detect_from": "2025-02-10"},
+    ),
     Case(
         "case 2: 39 people in a day under a no-record purpose, usual 3 a day, peers 4",
         positive=True,

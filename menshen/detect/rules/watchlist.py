@@ -47,7 +47,8 @@ def query(ctx: RuleContext) -> ir.Table:
 
     category = t.w_category.fill_null("")
     cat_zh = ibis.cases(
-        *[(category == code, zh) for code, (zh, _) in CATEGORIES.items()], else_=category
+        *[(category == code, zh) for code, (zh, _) in CATEGORIES.items()],
+        else_=ibis.ifelse(category != "", "其他（" + category + "）", "未分類"),
     )
     cat_en = ibis.cases(
         *[(category == code, en) for code, (_, en) in CATEGORIES.items()], else_=category
