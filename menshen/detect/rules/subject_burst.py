@@ -164,6 +164,26 @@ _CROWD = (
     ("S06", "LI02", "2025-02-11 14:50"),
 )
 
+# Four users of one unit (ES01, with a fourth clerk S09 added) look up the same person: the
+# same world is a burst or not depending on how many units a burst must span.
+ONE_UNIT_SERVING_ONE_PERSON = {
+    "access": [
+        lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
+        for i, who in enumerate(("S05", "S06", "S07", "S09"))
+    ],
+    "staff": [
+        {
+            "staff_id": "S09",
+            "name": "蔡宜蓁",
+            "unit_id": "ES01",
+            "employment": "permanent",
+            "supervisor_id": "S06",
+            "active_from": "2020-01-01",
+        }
+    ],
+    "accounts": [{"system": "AD", "account": "s09", "staff_id": "S09", "granted_at": "2024-01-01"}],
+}
+
 CASES: tuple[Case, ...] = (
     Case(
         "2009: a person in the news looked up by 5 users of 3 units in one morning",
@@ -238,49 +258,13 @@ CASES: tuple[Case, ...] = (
     Case(
         "four users of one unit serving one person: the unit's own work",
         positive=False,
-        tables={
-            "access": [
-                lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
-                for i, who in enumerate(("S05", "S06", "S07", "S09"))
-            ],
-            "staff": [
-                {
-                    "staff_id": "S09",
-                    "name": "蔡宜蓁",
-                    "unit_id": "ES01",
-                    "employment": "permanent",
-                    "supervisor_id": "S06",
-                    "active_from": "2020-01-01",
-                }
-            ],
-            "accounts": [
-                {"system": "AD", "account": "s09", "staff_id": "S09", "granted_at": "2024-01-01"}
-            ],
-        },
+        tables=ONE_UNIT_SERVING_ONE_PERSON,
         params={"burst_min_units": 2, "burst_min_users": 4},
     ),
     Case(
         "an agency of one unit sets burst_min_units = 1: four of its users form a burst",
         positive=True,
-        tables={
-            "access": [
-                lookup(f"u{i}", who, "P12", f"2025-02-11 {9 + i:02d}:00", "AD01")
-                for i, who in enumerate(("S05", "S06", "S07", "S09"))
-            ],
-            "staff": [
-                {
-                    "staff_id": "S09",
-                    "name": "蔡宜蓁",
-                    "unit_id": "ES01",
-                    "employment": "permanent",
-                    "supervisor_id": "S06",
-                    "active_from": "2020-01-01",
-                }
-            ],
-            "accounts": [
-                {"system": "AD", "account": "s09", "staff_id": "S09", "granted_at": "2024-01-01"}
-            ],
-        },
+        tables=ONE_UNIT_SERVING_ONE_PERSON,
         expect=("u0", "u1", "u2", "u3"),
         params={"burst_min_units": 1, "burst_min_users": 4},
     ),
