@@ -33,6 +33,7 @@ class Settings:
     burst_window_minutes: int = 60 * 24
     burst_min_users: int = 4
     burst_min_units: int = 2  # a crowd within one unit is that unit's own work
+    burst_tail_days: int = 7  # after a burst the person stays in the news this long
     # --- repeat: same user, same subject, several days, unexplained -------------------------
     repeat_min_days: int = 3  # "several days": two visits in three months are ordinary
     repeat_window_days: int = 90

@@ -3,9 +3,13 @@
 The pattern of the 2009 case (68 officers in 16 units looked up one woman in the news more
 than 70 times): each look-up on its own looks harmless; together they are a crowd.
 
-Counted: deliberate look-ups without a record-based explanation (none, or only the weak
-"purpose needs no record": in 2009 everybody had a plausible purpose and no case). A team
-that works on the person's case is explained by its records and is not counted.
+Counted: deliberate look-ups without a record the user handles: none, only the weak
+"purpose needs no record" (in 2009 everybody had a plausible purpose and no case), or only a
+record handled by someone else in the user's unit. The officer who handles the person's case
+is explained by the record and is not counted. The unit explanation ("colleagues cover for
+each other") is a presumption that a crowd around one person overrides: when the person in
+the news has a case in a unit, the colleagues who look them up along with the crowd are
+exactly the curious ones, and their supervisor confirms a real cover in a minute.
 
 A window [t, t + burst_window_minutes] starting at any counted look-up is a burst when it
 holds counted look-ups by at least `burst_min_users` different users from at least
@@ -14,6 +18,10 @@ counter are the unit's own work, and its supervisor sees them anyway; an agency 
 unit sets `burst_min_units = 1`). Every counted look-up inside a burst is flagged; each
 user's look-ups form their own finding in their own unit's report, so every supervisor
 reviews their own staff (as each of the 68 officers was).
+
+The person stays in the news after the burst: a counted look-up within `burst_tail_days`
+after a burst's window (the officer on the next day's shift, the counter clerk on Monday
+after a Friday in the news) is flagged as part of that burst's tail.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ if TYPE_CHECKING:
 
 
 def _counted(t: ir.Table) -> ir.Table:
-    t = t.filter(t.deliberate & ~t.explained_strong)
+    handled_by_unit = t.explanation.fill_null("") == "unit_record"
+    t = t.filter(t.deliberate & (~t.explained_strong | handled_by_unit))
     return t.mutate(
         user_key=t.staff_id.fill_null("?" + t.system + ":" + t.account),
     )
@@ -43,9 +52,10 @@ def _counted(t: ir.Table) -> ir.Table:
 def query(ctx: RuleContext) -> ir.Table:
     p = ctx.params
     window = p.burst_window_minutes * 60
+    tail = p.burst_tail_days * 86400
     min_units = p.burst_min_units
     counted = _counted(ctx.all_lookups)
-    counted = counted.filter(counted.ts >= _epoch_seconds(ctx) - window)
+    counted = counted.filter(counted.ts >= _epoch_seconds(ctx) - window - tail)
     # Only people looked up by enough users at all can be in a burst: cut the self-join.
     crowd = counted.group_by(c_subject=counted.subject_id).aggregate(
         c_users=counted.user_key.nunique()
@@ -76,13 +86,15 @@ def query(ctx: RuleContext) -> ir.Table:
         [
             hits.subject_id == bursts.a_subject,
             hits.ts >= bursts.a_ts,
-            hits.ts <= bursts.a_ts + window,
+            hits.ts <= bursts.a_ts + window + tail,
         ],
     )
-    # A look-up inside several overlapping bursts: describe the largest (then the earliest).
+    hits = hits.mutate(in_tail=hits.ts > hits.a_ts + window)
+    # A look-up inside several overlapping bursts: describe the one it is inside rather than
+    # a tail, then the largest, then the earliest.
     order = ibis.window(
         group_by=[hits.system, hits.event_id],
-        order_by=[ibis.desc(hits.n_users), ibis.desc(hits.n_units), hits.a_ts],
+        order_by=[hits.in_tail, ibis.desc(hits.n_users), ibis.desc(hits.n_units), hits.a_ts],
     )
     hits = hits.mutate(rank=ibis.row_number().over(order))
     hits = hits.filter(hits.rank == 0)
@@ -96,6 +108,17 @@ def query(ctx: RuleContext) -> ir.Table:
     users = hits.n_users.cast("string")
     units = hits.n_units.cast("string")
     events = hits.n_events.cast("string")
+    tail_zh = ibis.ifelse(
+        hits.in_tail,
+        "；本次查詢在該密集查詢之後 " + str(p.burst_tail_days) + " 日內，該民眾仍屬新聞焦點",
+        "",
+    )
+    tail_en = ibis.ifelse(
+        hits.in_tail,
+        "; this look-up came within " + str(p.burst_tail_days) + " days after that burst, "
+        "while the person was still in the news",
+        "",
+    )
     return hits.select(
         "system",
         "event_id",
@@ -108,13 +131,14 @@ def query(ctx: RuleContext) -> ir.Table:
         + users
         + " 位同仁（分屬 "
         + units
-        + " 個單位）在無業務案件佐證下查詢同一民眾 "
+        + " 個單位）在無本人承辦之業務案件佐證下查詢同一民眾 "
         + events
         + " 次（門檻："
         + str(p.burst_min_users)
         + " 位、"
         + str(min_units)
-        + " 個單位）",
+        + " 個單位）"
+        + tail_zh,
         evidence_en="Between "
         + start
         + " and "
@@ -127,11 +151,12 @@ def query(ctx: RuleContext) -> ir.Table:
         + units
         + " units looked up this same person "
         + events
-        + " times without a supporting business record (threshold: "
+        + " times without a business record of their own (threshold: "
         + str(p.burst_min_users)
         + " users, "
         + str(min_units)
-        + " units)",
+        + " units)"
+        + tail_en,
     )
 
 
@@ -197,6 +222,22 @@ CASES: tuple[Case, ...] = (
         expect=tuple(f"c{i}" for i in range(len(_CROWD))),
     ),
     Case(
+        "the person stays in the news: a look-up two days after the burst is its tail, one "
+        "two weeks later is not",
+        positive=True,
+        tables={
+            "access": [
+                *(
+                    lookup(f"c{i}", who, "P08", at, purpose, system=None if purpose else "PN")
+                    for i, (who, purpose, at) in enumerate(_CROWD)
+                ),
+                lookup("late", "S07", "P08", "2025-02-13 10:00", "LI02"),
+                lookup("later", "S05", "P08", "2025-02-25 10:00", "LI02"),
+            ]
+        },
+        expect=(*(f"c{i}" for i in range(len(_CROWD))), "late"),
+    ),
+    Case(
         "a burst that started the day before the range is still seen (history counts)",
         positive=True,
         tables={
@@ -211,7 +252,33 @@ CASES: tuple[Case, ...] = (
         params={"detect_from": "2025-02-11"},
     ),
     Case(
-        "one person's real cases in three units: every look-up is explained by a record",
+        "a person in the news has a case in PD01: its handler is explained, a PD01 colleague "
+        "who looks them up along with the crowd is not",
+        positive=True,
+        tables={
+            "access": [
+                lookup("x0", "S01", "P08", "2025-02-11 09:05", "HR02"),
+                lookup("x1", "S06", "P08", "2025-02-11 10:00", "LI02"),
+                lookup("x2", "S04", "P08", "2025-02-11 10:30", "PN01"),
+                lookup("x3", "S03", "P08", "2025-02-11 11:00", "PN01"),
+                lookup("x4", "S07", "P08", "2025-02-11 11:30", "LI02"),
+            ],
+            "records": [
+                {
+                    "record_id": "R-CRM-8",
+                    "kind": "criminal_case",
+                    "subject_id": person("P08"),
+                    "staff_id": "S04",
+                    "unit_id": "PD01",
+                    "opened_at": "2025-02-11 08:00",
+                }
+            ],
+        },
+        expect=("x0", "x1", "x3", "x4"),
+    ),
+    Case(
+        "one person's real cases in three units: the handlers are explained, and their three "
+        "colleagues of three units stay under the four-user threshold",
         positive=False,
         tables={
             "access": [
@@ -281,10 +348,12 @@ RULE = Rule(
         "more than 70 times; each was reprimanded. Police audits check 'abnormal subjects'."
     ),
     false_positives=(
-        "跨單位共同處理的案件（如重大案件專案小組）：有業務案件佐證者不計入；若案件未登錄於業務"
-        "系統，將被誤判，應補登案件。同一單位多人輪流服務同一民眾，不達跨單位門檻。 / Cross-unit "
-        "work on one case (a task force): look-ups explained by records are not counted; if the "
-        "case is not in the records it will be flagged and the record should be added. Several "
+        "跨單位共同處理的案件（如重大案件專案小組）：承辦人有業務案件佐證者不計入；協辦同仁僅有"
+        "單位案件佐證者仍計入，主管確認受指派即可；若案件未登錄於業務系統，將被誤判，應補登案件。同一單位多人輪流服務同一民眾，不達跨單位門檻。 / Cross-unit "
+        "work on one case (a task force): handlers explained by their own records are not "
+        "counted; helpers explained only by a record of their unit are, and their supervisor "
+        "confirms the assignment; if the case is not in the records it will be flagged and the "
+        "record should be added. Several "
         "clerks of one unit serving one person stay under the cross-unit threshold."
     ),
     review_guide=(
