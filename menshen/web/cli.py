@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from menshen import exitcodes
-from menshen.config import menshen_home
+from menshen.config import env_int, menshen_home
 
 home_option = click.option(
     "--home",
@@ -129,14 +129,18 @@ def build_reports(home: Path | None, start: dt.datetime | None, end: dt.datetime
     run_build_reports(resolved, start.date() if start else None, end.date() if end else None)
 
 
-def serve_forever(port: int, workers: int | None = None) -> None:
-    from menshen.web.server import default_workers, serve
+def serve_forever(port: int, workers: int | None = None, threads: int | None = None) -> None:
+    from menshen.web.server import DEFAULT_THREADS, default_workers, serve
 
     workers = workers or default_workers()
+    threads = threads or env_int("MENSHEN_SERVE_THREADS", DEFAULT_THREADS)
     label = f"{workers} 個行程 / processes" if workers > 1 else "1 個行程 / process"
-    click.echo(f"門神 menshen: http://127.0.0.1:{port}/  ({label}; Ctrl-C 結束 / to stop)")
+    click.echo(
+        f"門神 menshen: http://127.0.0.1:{port}/  ({label}, {threads} requests at once each; "
+        "Ctrl-C 結束 / to stop)"
+    )
     try:
-        serve("127.0.0.1", port, workers)
+        serve("127.0.0.1", port, workers, threads=threads)
     except KeyboardInterrupt:
         click.echo("bye")
     except OSError as error:
@@ -151,17 +155,25 @@ def serve_forever(port: int, workers: int | None = None) -> None:
     default=None,
     help="行程數 / server processes (default: the number of CPUs; 1 = a single process).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="每個行程同時處理的請求數 / requests each process runs at once (default "
+    "$MENSHEN_SERVE_THREADS or 2); more connections wait, first come first served.",
+)
 @home_option
-def serve(port: int, workers: int | None, home: Path | None) -> None:
+def serve(port: int, workers: int | None, threads: int | None, home: Path | None) -> None:
     """在本機提供網頁服務 / Serve the web app on 127.0.0.1 (threaded WSGI server).
 
     Uses Django's own threaded WSGI server (the one behind runserver, without
     autoreload), pre-forked: the socket is bound once and --workers processes (default:
-    one per CPU) serve it, each with threads. Put a TLS reverse proxy in front of it in
-    production.
+    one per CPU) serve it, each with threads, at most --threads requests at once (a process
+    that is full leaves new connections to the others). Put a TLS reverse proxy in front of
+    it in production.
     """
     setup_django(home)
-    serve_forever(port, workers)
+    serve_forever(port, workers, threads)
 
 
 @click.command("demo")

@@ -76,3 +76,25 @@ SEVERITY = {
 @register.filter
 def severity(value: str) -> str:
     return str(SEVERITY.get(value, value))
+
+
+@register.simple_tag(takes_context=True)
+def item_card(context, item) -> str:  # type: ignore[no-untyped-def]
+    """One item card of the report page, by the page's `cards` renderer
+    (menshen.web.reports.fragments.CardRenderer)."""
+    return context["cards"].render(item)
+
+
+@register.simple_tag(takes_context=True)
+def lookup_rows(context) -> str:  # type: ignore[no-untyped-def]
+    """The rows of the look-up list page (menshen.web.reports.fragments.lookup_rows)."""
+    from menshen.web.reports.fragments import lookup_rows as render_rows
+
+    return render_rows(
+        context["request"],
+        context["report"].pk,
+        context["page"].object_list,
+        context["names"],
+        bool(context.get("can_reveal")),
+        bool(context.get("reauth_recent")),
+    )
