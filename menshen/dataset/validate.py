@@ -41,6 +41,20 @@ def _raw(col: Column, present: set[str]) -> str:
     return q(col.name) if col.name in present else "''"
 
 
+def trim_expr(cell: str) -> str:
+    """`trim(cell)`, called only for the cells that may need it: trim() copies every string,
+    and a cell with a space at either end is rare. DuckDB's trim() removes the Unicode space
+    separators (U+0020, U+00A0, U+1680, U+2000–U+200A, U+202F, U+205F, U+3000 — the
+    full-width space too), so the test, byte-wise and cheap, is a superset: the first byte
+    below '!' or non-ASCII; a trailing ' '; or a non-ASCII last character (only looked at
+    when the cell has non-ASCII characters at all)."""
+    test = (
+        f"{cell} < '!' OR {cell} >= chr(128) OR suffix({cell}, ' ') "
+        f"OR (strlen({cell}) <> length({cell}) AND right({cell}, 1) >= chr(128))"
+    )
+    return f"CASE WHEN {test} THEN trim({cell}) ELSE {cell} END"
+
+
 def timestamp_expr(text: str, time_required: bool) -> str:
     """ISO 8601 → naive Asia/Taipei wall-clock TIMESTAMP, NULL when unparseable.
 
@@ -48,19 +62,22 @@ def timestamp_expr(text: str, time_required: bool) -> str:
     (2025/03/03, 3/3/2025); the cast checks the rest (month 13, 30 February). Values with an
     offset (Z, +08:00, -0500) are cast in UTC (the connection's time zone) and moved to
     Taipei time: UTC+8 all year, without daylight saving since 1980."""
+    # Characters 5 and 8 '-', 11 'T' or ' ', 14 ':' (LIKE's '_' is one character, as are
+    # substr's positions; LIKE costs half of four substr calls). strlen counts bytes, which
+    # differs from characters only for non-ASCII text, which the cast refuses anyway.
     shape = (
-        f"substr({text}, 5, 1) = '-' AND substr({text}, 8, 1) = '-' "
-        f"AND substr({text}, 11, 1) IN ('T', ' ') AND substr({text}, 14, 1) = ':' "
-        f"AND length({text}) BETWEEN 16 AND 40"
+        f"({text} LIKE '____-__-__T__:%' OR {text} LIKE '____-__-__ __:%') "
+        f"AND strlen({text}) BETWEEN 16 AND 40"
     )
     if not time_required:
-        shape = f"(({shape}) OR (length({text}) = 10 AND substr({text}, 5, 1) = '-'))"
+        shape = f"(({shape}) OR (strlen({text}) = 10 AND {text} LIKE '____-%'))"
     tail = f"substr({text}, 17)"
     has_offset = f"(ends_with({text}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-'))"
+    dotted = f"CASE WHEN contains({text}, ',') THEN replace({text}, ',', '.') ELSE {text} END"
     return (
         f"CASE WHEN NOT ({shape}) THEN NULL WHEN {has_offset} "
-        f"THEN try_cast(replace({text}, ',', '.') AS TIMESTAMPTZ)::TIMESTAMP + INTERVAL 8 HOUR "
-        f"ELSE try_cast(replace({text}, ',', '.') AS TIMESTAMP) END"
+        f"THEN try_cast({dotted} AS TIMESTAMPTZ)::TIMESTAMP + INTERVAL 8 HOUR "
+        f"ELSE try_cast({dotted} AS TIMESTAMP) END"
     )
 
 
@@ -133,7 +150,8 @@ def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: st
         f"CASE WHEN {failing} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END AS problems"
     )
     extra = ", __valid" if access else ""
-    cells = "".join(f"trim({q(name)}) AS {q('t__' + name)}, " for name in sorted(present))
+    used = sorted(c.name for c in spec.columns if c.name in present)
+    cells = "".join(f"{trim_expr(q(name))} AS {q('t__' + name)}, " for name in used)
     layer0 = f"SELECT {cells}__line{extra} FROM {relation}"
     typed = ", ".join(
         f"{typed_expr(c, trimmed_name(c), access=access)} AS {q(c.name)}" for c in spec.columns

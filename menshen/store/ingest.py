@@ -1,12 +1,13 @@
 """`menshen ingest`: read a dataset, validate it, and commit one batch to the store.
 
 Per file, streaming: pyarrow parses chunks of strings (menshen.dataset.reader) and DuckDB
-validates and normalises each chunk in parallel (menshen.store.stage), writing usable
-look-ups straight into date partitions in the work directory. Then, set-wise in DuckDB
-(menshen.store.dedup): duplicates and conflicts within the file and against the committed
-store. Without any, the staged partitions move into the batch as they are; otherwise they
-are written again without the skipped rows. Python loops run only over the few rejected
-rows and the first problems shown.
+validates and normalises each chunk (menshen.store.stage); a writer thread puts usable
+look-ups straight into date partitions, and a reference file's rows into the file that
+becomes its stored version, in the work directory. Then, set-wise (menshen.store.dedup):
+duplicates and conflicts within the file (from the key hashes collected while staging) and
+against the committed store. Without any, the staged files move into the batch as they are;
+otherwise they are written again without the skipped rows. Python loops run only over the
+few rejected rows and the first problems shown.
 
 A reference file whose bytes, encoding and reading rules are those recorded (`source_input`
 in the file entry) for the table's current version, which had no quarantined, duplicate or
@@ -16,13 +17,16 @@ blank rows, is not parsed at all: it is reported as identical to the stored vers
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from menshen import exitcodes
 from menshen.dataset.errors import Problem
@@ -37,6 +41,7 @@ from menshen.store.store import Snapshot, StagedBatch, Store
 
 Progress = Callable[[str, int, int], None]  # (file name, lines done, lines in all)
 MAX_PROBLEMS = 20
+REF_BATCH = 500_000  # rows per row group of a reference table
 
 
 @dataclass
@@ -103,7 +108,7 @@ def ingest(
     StoreBusy when locked and wait=False."""
     paths = find_files(folder)
     report = IngestReport(store.home, folder.resolve(), [])
-    opened = []
+    wanted = []
     for table, path in paths.items():
         spec = ACCESS if table == "access" else _spec(table)
         if not spec.required and path.stat().st_size == 0:
@@ -111,7 +116,17 @@ def ingest(
             skipped.notes.append("空檔案，略過 / empty optional file, skipped")
             report.files.append(skipped)
             continue
-        opened.append(open_file(spec, path, encoding))
+        wanted.append((spec, path))
+    # The first pass over every file (encoding, lines, quotes) runs two files at a time: it
+    # is numpy and Arrow work that releases the GIL. The first problem in file order wins.
+    # The SHA-256 of each reference file (its `source_input`) is computed alongside.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scan") as pool:
+        futures = [pool.submit(open_file, spec, path, encoding) for spec, path in wanted]
+        digests = {
+            path: pool.submit(sha256_file, path) for spec, path in wanted if spec.table != "access"
+        }
+        opened = [future.result() for future in futures]
+        source_digests = {path: future.result() for path, future in digests.items()}
     with store.writer(wait=wait, on_wait=on_wait) as writer:
         staged = writer.new_batch("ingest")
         try:
@@ -122,7 +137,14 @@ def ingest(
                 file_report.extra_columns = item.extra_columns
                 report.files.append(file_report)
                 new |= _ingest_file(
-                    con, item, staged, writer.snapshot, file_report, progress, chunk_rows
+                    con,
+                    item,
+                    staged,
+                    writer.snapshot,
+                    file_report,
+                    progress,
+                    chunk_rows,
+                    source_digests.get(item.path),
                 )
             con.close()
             if new:
@@ -164,13 +186,13 @@ def _rules_digest() -> str:
     return _RULES
 
 
-def _source_key(item: DatasetFile) -> dict[str, str]:
+def _source_key(item: DatasetFile, digest: str | None = None) -> dict[str, str]:
     """What identifies a reference file's input: name, SHA-256 of its bytes, the encoding
     it was read in and the rules that read it."""
     scan = item.stream.scan
     return {
         "file": item.name,
-        "sha256": sha256_file(item.path),
+        "sha256": digest or sha256_file(item.path),
         "encoding": scan.encoding if scan is not None else "parquet",
         "rules": _rules_digest(),
     }
@@ -201,12 +223,13 @@ def _ingest_file(
     report: FileReport,
     progress: Progress | None,
     chunk_rows: int,
+    source_digest: str | None = None,
 ) -> bool:
     """Stage, check and write one file into the batch; True when it adds something new."""
     table = item.spec.table
     source = None
     if table != "access" and item.calendar_chunk is None:
-        source = _source_key(item)
+        source = _source_key(item, source_digest)
         current = snapshot.reference_entry(table)
         if current is not None and current.get("source_input") == source:
             # The very bytes (read the same way, by the same rules) that gave the stored
@@ -215,14 +238,17 @@ def _ingest_file(
             report.unchanged = True
             return False
     stage_dir = staged.work / table
-    stage_file(con, item, stage_dir, progress, chunk_rows)
+    key_hashes = stage_file(con, item, stage_dir, progress, chunk_rows)
     good = sorted((stage_dir / "good").rglob("*.parquet"))
     bad = sorted((stage_dir / "bad").glob("*.parquet"))
-    run(
-        con,
-        "CREATE OR REPLACE VIEW good AS SELECT * FROM "
-        f"read_parquet({_files_sql(good)}, hive_partitioning=false)",
-    )
+    if table == "access":
+        run(
+            con,
+            "CREATE OR REPLACE VIEW good AS SELECT * FROM "
+            f"read_parquet({_files_sql(good)}, hive_partitioning=false)",
+        )
+    else:
+        _good_view(con, stage_dir / "rows.parquet", stage_dir / "keys.parquet")
     con.register("rejected", _rejected_table(item))
     report.blank_lines = item.stream.blank_lines
     [(kept_candidates,)] = run(con, "SELECT count(*) FROM good")
@@ -231,10 +257,12 @@ def _ingest_file(
     )
     report.rows_read = kept_candidates + failed + len(item.stream.rejected)
     if table == "access":
-        new = _write_access(con, stage_dir, good, staged, snapshot, report)
+        new = _write_access(con, stage_dir, good, staged, snapshot, report, key_hashes)
     else:
         clean = not (failed or item.stream.rejected or item.stream.blank_lines)
-        new = _write_reference(con, item.spec, staged, snapshot, report, source if clean else None)
+        new = _write_reference(
+            con, item.spec, stage_dir, staged, snapshot, report, source if clean else None
+        )
     report.quarantined = failed + len(item.stream.rejected) + report.conflicts
     relative = f"quarantine/{item.name}.quarantine.csv"
     if report.quarantined:
@@ -269,8 +297,9 @@ def _write_access(
     staged: StagedBatch,
     snapshot: Snapshot,
     report: FileReport,
+    key_hashes: np.ndarray | None = None,
 ) -> bool:
-    skipped = find_duplicates(con, snapshot)
+    skipped = find_duplicates(con, snapshot, key_hashes)
     report.duplicates, report.conflicts = run(
         con,
         "SELECT coalesce(count_if(status = 'duplicate'), 0), "
@@ -315,21 +344,29 @@ def _write_access(
     return report.kept > 0
 
 
-def _table_digest(con: duckdb.DuckDBPyConnection, row_hashes: str) -> str:
+def _table_digest(row_hashes: list[pa.Array]) -> str:
     """SHA-256 over the sorted 16-byte row hashes (MD5): the same rows in any order give the
     same digest. Sorted in numpy as pairs of big-endian 64-bit words (the same order as the
     bytes), not concatenated in SQL."""
-    hashes = con.sql(row_hashes).to_arrow_table().column(0).combine_chunks()
     digest = hashlib.sha256()
-    count = len(hashes)
-    if count:
+    parts = []
+    for hashes in row_hashes:
+        count = len(hashes)
+        if not count:
+            continue
         width = np.int64 if pa.types.is_large_binary(hashes.type) else np.int32
         offsets = np.frombuffer(hashes.buffers()[1], dtype=width)[hashes.offset :]
         start = int(offsets[0])
         assert int(offsets[count]) - start == 16 * count, "row hashes must be 16 bytes"
-        raw = np.frombuffer(hashes.buffers()[2], dtype=np.uint8)[start : start + 16 * count]
+        parts.append(np.frombuffer(hashes.buffers()[2], dtype=np.uint8)[start : start + 16 * count])
+    raw = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    count = len(raw) // 16
+    if count:
         words = raw.view(">u8").reshape(count, 2)
-        order = np.lexsort((words[:, 1], words[:, 0]))
+        high = words[:, 0].astype(np.uint64)  # native byte order: a fast radix-able sort
+        order = np.argsort(high, kind="stable")
+        if np.any(high[order][1:] == high[order][:-1]):  # equal first halves: full order
+            order = np.lexsort((words[:, 1], words[:, 0]))
         digest.update(raw.reshape(count, 16)[order].tobytes())
     digest.update(str(count).encode())
     return digest.hexdigest()
@@ -338,14 +375,13 @@ def _table_digest(con: duckdb.DuckDBPyConnection, row_hashes: str) -> str:
 def _write_reference(
     con: duckdb.DuckDBPyConnection,
     spec: FileSpec,
+    stage_dir: Path,
     staged: StagedBatch,
     snapshot: Snapshot,
     report: FileReport,
     source: dict[str, str] | None,
 ) -> bool:
-    columns = ", ".join(q(name) for name in spec.names)
-    row_text = ", ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '\\N')" for n in spec.names)
-    duplicate_keys(con, spec, f"md5(concat_ws(chr(31), {row_text}))")
+    duplicate_keys(con, spec, "__row_hash")
     report.duplicates, report.conflicts = run(
         con,
         "SELECT coalesce(count_if(status = 'duplicate'), 0), "
@@ -356,7 +392,18 @@ def _write_reference(
         "CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM good ANTI JOIN skip USING (source_line)",
     )
     report.kept = run(con, "SELECT count(*) FROM kept")[0][0]
-    digest = _table_digest(con, f"SELECT unhex(md5(concat_ws(chr(31), {row_text}))) FROM kept")
+    scratch = stage_dir / "rows.parquet"  # the usable rows in file order, as staged
+    if report.duplicates or report.conflicts:
+        scratch = stage_dir / "kept.parquet"
+        columns = ", ".join(q(name) for name in spec.names)
+        run(con, "SET preserve_insertion_order=true")  # keep the file's row order, no sort
+        reader = con.sql(f"SELECT {columns} FROM kept").to_arrow_reader(REF_BATCH)
+        with pq.ParquetWriter(scratch, reader.schema, compression="zstd") as out:
+            for batch in reader:
+                out.write_batch(batch, row_group_size=REF_BATCH)
+        run(con, "SET preserve_insertion_order=false")
+    hashes = con.sql("SELECT __row_hash FROM kept").to_arrow_table().column(0).chunks
+    digest = _table_digest(hashes)
     current = snapshot.reference_entry(spec.table)
     if current is not None and current.get("table_sha256") == digest:
         report.unchanged = True
@@ -367,11 +414,17 @@ def _write_reference(
     if source is not None and not report.duplicates and not report.conflicts:
         meta["source_input"] = source  # lets a later ingest of the same bytes skip parsing
     target = staged.file(f"ref/{spec.table}.parquet", **meta)
-    run(con, "SET preserve_insertion_order=true")  # keep the file's row order, no sort
+    os.replace(scratch, target)
+    if scratch.name == "rows.parquet":  # `good` (read for the quarantine) follows the file
+        _good_view(con, target, stage_dir / "keys.parquet")
+    return True
+
+
+def _good_view(con: duckdb.DuckDBPyConnection, rows: Path, keys: Path) -> None:
+    """View `good` of a reference file: its usable rows and, row for row, their lines and
+    row hashes (two files written in step, joined by position)."""
     run(
         con,
-        f"COPY (SELECT {columns} FROM kept) TO {lit(str(target))} "
-        "(FORMAT parquet, COMPRESSION zstd)",
+        f"CREATE OR REPLACE VIEW good AS SELECT * FROM read_parquet({lit(str(rows))}) "
+        f"POSITIONAL JOIN read_parquet({lit(str(keys))})",
     )
-    run(con, "SET preserve_insertion_order=false")
-    return True

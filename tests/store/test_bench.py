@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run
+from store_testing import run
 
 
 def test_bench_ingest_prints_throughput_and_memory(tmp_path: Path) -> None:

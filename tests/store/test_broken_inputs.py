@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import broken_case, run
+from store_testing import broken_case, run
 
 from menshen.store import Store
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run
 from datasets import ACCESS_HEADER, access_rows, make_dataset, write_csv
+from store_testing import run
 
 from menshen.store import Store
 from menshen.store.verify import verify_store

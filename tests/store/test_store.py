@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run
 from datasets import ACCESS_HEADER, access_rows, make_dataset, write_csv
+from store_testing import run
 
 from menshen.store import Store, StoreBusy
 from menshen.store.manifest import entry_hash, read_manifest
@@ -346,3 +346,25 @@ def test_a_dataset_folder_that_does_not_exist_is_an_input_error(tmp_path: Path) 
     code, output = run("ingest", tmp_path / "missing", "--home", tmp_path / "store")
     assert code == 3
     assert "資料夾不存在 / dataset folder not found" in output
+
+
+def test_cells_are_trimmed_of_ascii_and_full_width_spaces(tmp_path: Path, home: Path) -> None:
+    """Spaces around a value (also the full-width U+3000 and U+00A0) are not part of it;
+    the subject id is checked after trimming and upper-casing."""
+    folder = make_dataset(tmp_path / "dataset", events=3)
+    rows = access_rows(3)
+    padded = [list(row) for row in rows]
+    padded[0][3] = "\u3000" + rows[0][3] + "\u3000"  # account
+    padded[1][7] = " " + (rows[1][7] or "戶籍謄本申請") + "\u00a0"  # purpose_text
+    padded[1][3] = "\t" + rows[1][3]  # a tab is kept as it is
+    padded[2][4] = "  " + rows[2][4].lower() + " "  # subject_id
+    write_csv(folder / "access.csv", ACCESS_HEADER, padded)
+    code, output = run("ingest", folder, "--home", home)
+    assert code == 0, output
+    table = pq.read_table(Store(home).snapshot().access_files).to_pylist()
+    stored = {row["event_id"]: row for row in table}
+    assert stored["E0000000"]["account"] == rows[0][3]
+    assert stored["E0000001"]["purpose_text"] == (rows[1][7] or "戶籍謄本申請")
+    assert stored["E0000001"]["account"] == "\t" + rows[1][3]
+    assert stored["E0000002"]["subject_id"] == rows[2][4]
+    assert stored["E0000002"]["subject_id_valid"]
