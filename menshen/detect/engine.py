@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,10 @@ import pyarrow as pa
 
 EngineName = Literal["duckdb", "pyspark"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "pyspark")
+
+# DuckDB's own memory (tables, joins, sorts); the Arrow results live outside it. A detection
+# run's peak is this plus its results (the explanations table: ~300 bytes a look-up).
+DUCKDB_MEMORY_LIMIT = "3GB"
 
 _spark_session: Any = None
 _counter = itertools.count()
@@ -58,6 +64,7 @@ class Engine:
     # Keep materialised intermediate results (Spark: cacheTable). Tests of one query per
     # context turn it off: caching a tiny table costs more than recomputing it.
     cache: bool = True
+    temp_dir: str | None = None
     _names: list[str] = field(default_factory=list)
 
     def load(self, name: str, table: pa.Table) -> ir.Table:
@@ -71,10 +78,22 @@ class Engine:
         session.createDataFrame(table).createOrReplaceTempView(unique)
         return self.con.table(unique)
 
-    def load_parquet(self, name: str, paths: list[Path], columns: list[str]) -> ir.Table:
+    def load_parquet(self, name: str, paths: list[Path]) -> ir.Table:
+        """Parquet files as one table, read by the engine itself (files whose columns differ
+        are unioned by name)."""
+        if self.name == "pyspark":
+            import pyarrow.dataset as pads
+
+            return self.load(name, pads.dataset([str(p) for p in paths]).to_table())
         unique = f"{name}_{next(_counter)}"
         self._names.append(unique)
-        return self.con.read_parquet([str(p) for p in paths], table_name=unique).select(columns)
+        return self.con.read_parquet(
+            [str(p) for p in paths], table_name=unique, union_by_name=True, hive_partitioning=False
+        )
+
+    def scalar(self, expr: ir.Scalar) -> Any:
+        """The value of a scalar expression (e.g. a column's minimum)."""
+        return self.con.to_pyarrow(expr).as_py()
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Compute `expr` once and keep the result for the queries that follow."""
@@ -94,6 +113,8 @@ class Engine:
         """Drop what this engine registered (the Spark session itself stays up)."""
         if self.name == "duckdb":
             self.con.disconnect()
+            if self.temp_dir:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
             return
         for unique in self._names:
             with contextlib.suppress(Exception):  # best-effort cleanup of temp views
@@ -107,16 +128,26 @@ def connect(
     threads: int | None = None,
     cache: bool = True,
     partitions: int = 4,
+    memory_limit: str | None = None,
 ) -> Engine:
     """An engine to load tables into. `partitions`: Spark shuffle partitions (the session is
-    created once per process; the first call decides)."""
+    created once per process; the first call decides). `memory_limit`: DuckDB's own limit
+    (default DUCKDB_MEMORY_LIMIT or $MENSHEN_DUCKDB_MEMORY); beyond it DuckDB spills to the
+    temp folder instead of growing."""
     if engine == "duckdb":
         # DuckDB spills to "./.tmp" of the current directory by default: keep it in the
         # system temp folder instead, never beside the user's files.
-        con = ibis.duckdb.connect(temp_directory=tempfile.mkdtemp(prefix="menshen-duckdb-"))
+        temp_dir = tempfile.mkdtemp(prefix="menshen-duckdb-")
+        con = ibis.duckdb.connect(temp_directory=temp_dir)
+        limit = memory_limit or os.environ.get("MENSHEN_DUCKDB_MEMORY") or DUCKDB_MEMORY_LIMIT
+        con.raw_sql(f"SET memory_limit = '{limit}'")
+        # Nothing relies on the order of rows in a table: results that are shown in an order
+        # are sorted explicitly (explanations by time, hits in findings.py). Not preserving
+        # it lets DuckDB materialise and spill large tables with less memory.
+        con.raw_sql("SET preserve_insertion_order = false")
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
-        return Engine("duckdb", con, cache)
+        return Engine("duckdb", con, cache, temp_dir)
     if engine == "pyspark":
         return Engine("pyspark", ibis.pyspark.connect(spark_session(partitions)), cache)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")

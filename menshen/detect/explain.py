@@ -41,6 +41,14 @@ EXPLANATION_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# The columns of the look-ups that explaining them reads (before the final join).
+EXPLAIN_INPUTS = (
+    "system", "event_id", "subject_id", "subject_household_id", "purpose_scope",
+    "evidence_kind", "ts", "staff_id", "unit_id", "record_ref", "window_before_days",
+    "window_after_days", "deliberate",
+)  # fmt: skip
+
+
 def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -> ir.Table:
     """(system, event_id, record_id, own, unit, household) for every record in the window."""
     need = looked.filter(looked.evidence_kind.notnull() & looked.deliberate)
@@ -103,8 +111,11 @@ def explain(
     """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong.
 
     `keep(name, table)` may materialise an intermediate result that is read more than once
-    (the narrow best-record and continuation tables); by default nothing is kept."""
-    cand = _record_candidates(looked, records, persons)
+    (the narrow inputs, best-record and continuation tables); by default nothing is kept.
+    Only the narrow inputs (EXPLAIN_INPUTS) are read until the final join, so `looked` may
+    be a wide expression that is computed once, at the end."""
+    narrow = keep("explain_inputs", looked.select(*EXPLAIN_INPUTS))
+    cand = _record_candidates(narrow, records, persons)
     cand = cand.filter(cand.own | cand.unit)
     # rank 1 = own & direct, 2 = unit & direct, 3 = household; prefer the cited record.
     rank = ibis.cases((~cand.household & cand.own, 1), (~cand.household & cand.unit, 2), else_=3)
@@ -136,7 +147,7 @@ def explain(
 
     # The continuation join reads only a few columns: work on a narrow projection so the
     # wide look-up rows are joined once, at the end.
-    t = with_best(looked.select("system", "event_id", "staff_id", "subject_id", "ts", "deliberate"))
+    t = with_best(narrow.select("system", "event_id", "staff_id", "subject_id", "ts", "deliberate"))
 
     # Continuation: the latest record-explained look-up of the same subject by the same user
     # within continuation_days before. A join on (staff, subject) restricted to the look-ups

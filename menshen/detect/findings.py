@@ -76,6 +76,7 @@ class _Group:
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     event_rules: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     evidence: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def risk_register(staff_risk: pa.Table, settings: Settings) -> dict[str, list[tuple[float, Any]]]:
@@ -100,6 +101,21 @@ def finding_id(kind: str, staff: str, subject: str, first_event: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+def _hit_order(info: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
+    def order(hit: Mapping[str, Any]) -> tuple[Any, ...]:
+        at = info[(hit["system"], hit["event_id"])]["occurred_at"]
+        return (
+            at is None,
+            at or dt.datetime.min,
+            hit["system"] or "",
+            hit["event_id"] or "",
+            hit["evidence_zh"] or "",
+            hit["evidence_en"] or "",
+        )
+
+    return order
+
+
 def build_findings(
     hits: pa.Table,
     events: pa.Table,
@@ -114,11 +130,13 @@ def build_findings(
     hashes = {rid: rule.content_hash() for rid, rule in rules.items()}
     register = risk_register(staff_risk, settings)
     groups: dict[tuple[Any, ...], _Group] = {}
-    for hit in hits.to_pylist():
+    # A rule's hits come in no particular order: take them by time so that evidence sentences
+    # (and the order of finding_events) are the same on every run and engine.
+    rows = [h for h in hits.to_pylist() if (h["system"], h["event_id"]) in info]
+    rows.sort(key=_hit_order(info))
+    for hit in rows:
         key = (hit["system"], hit["event_id"])
-        ev = info.get(key)
-        if ev is None:  # a rule flagged an event outside the range: ignore
-            continue
+        ev = info[key]  # a rule may flag an event outside the range: those are left out above
         who = ev["staff_id"] or f"account:{ev['system']}:{ev['account']}"
         gk = hit.get("group_key")
         kind = f"burst:{gk}" if gk else "subject"
@@ -131,7 +149,8 @@ def build_findings(
         group.events[key] = ev
         group.event_rules[key].add(hit["rule_id"])
         pair = (hit["evidence_zh"] or "", hit["evidence_en"] or "")
-        if pair not in group.evidence[hit["rule_id"]]:
+        if (hit["rule_id"], *pair) not in group.seen:
+            group.seen.add((hit["rule_id"], *pair))
             group.evidence[hit["rule_id"]].append(pair)
 
     f_rows: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -22,9 +23,12 @@ from menshen.detect.settings import Settings, minutes_of
 
 @dataclass
 class World:
-    """Arrow inputs of one detection run: look-ups (history included) and reference tables."""
+    """Inputs of one detection run: look-ups (history included) and reference tables.
 
-    access: pa.Table
+    `access` is an Arrow table, or the store's Parquet files, which the engine reads itself
+    (no round trip through Python)."""
+
+    access: pa.Table | list[Path]
     refs: Mapping[str, pa.Table | None]
 
     def ref(self, name: str) -> pa.Table:
@@ -36,24 +40,37 @@ def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.divide(column.cast(pa.timestamp("us")).cast(pa.int64()), 1_000_000)
 
 
-def prepare_access(access: pa.Table) -> pa.Table:
-    access = conform(access, ACCESS_SCHEMA)
-    at = access.column("occurred_at")
-    if access.column("occurred_date").null_count:
-        access = access.set_column(
-            access.schema.get_field_index("occurred_date"), "occurred_date", at.cast(pa.date32())
-        )
-    action = pc.fill_null(pc.utf8_lower(access.column("action")), "query")
-    action = pc.if_else(pc.equal(action, ""), "query", action)
-    access = access.set_column(access.schema.get_field_index("action"), "action", action)
-    hour = pc.hour(at)
-    return (
-        access.append_column("ts", _seconds(at))
-        .append_column("local_hour", hour.cast(pa.int32()))
-        .append_column(
-            "local_minute", pc.add(pc.multiply(hour, 60), pc.minute(at)).cast(pa.int32())
-        )
-        .append_column("weekday", pc.day_of_week(at).cast(pa.int32()))
+def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
+    """The look-ups as an engine table of exactly ACCESS_SCHEMA's columns (missing ones null)."""
+    if not isinstance(access, pa.Table):
+        if not access:
+            access = ACCESS_SCHEMA.empty_table()
+        else:
+            t = engine.load_parquet("access", access)
+            types = ibis.schema(ACCESS_SCHEMA)
+            cols = {}
+            for name, typ in types.items():
+                if name in t.columns:
+                    cols[name] = t[name] if t[name].type() == typ else t[name].cast(typ)
+                else:
+                    cols[name] = ibis.null(typ)
+            return t.select(**cols)
+    return engine.load("access", conform(access, ACCESS_SCHEMA))
+
+
+def prepare_access(access: ir.Table) -> ir.Table:
+    """Fill occurred_date, normalise action, and add ts (seconds), local_hour,
+    local_minute and weekday (0 = Monday)."""
+    at = access.occurred_at
+    action = access.action.lower().fill_null("query")
+    hour = at.hour()
+    return access.mutate(
+        occurred_date=access.occurred_date.fill_null(at.date()),
+        action=ibis.ifelse(action == "", "query", action),
+        ts=at.truncate("s").epoch_seconds().cast("int64"),
+        local_hour=hour.cast("int32"),
+        local_minute=(hour * 60 + at.minute()).cast("int32"),
+        weekday=at.day_of_week.index().cast("int32"),
     )
 
 
@@ -258,7 +275,7 @@ def _dedupe(table: pa.Table, keys: list[str]) -> pa.Table:
         table.select(keys).append_column("_i", idx).group_by(keys, use_threads=False)
         .aggregate([("_i", "min")]).column("_i_min")
     )  # fmt: skip
-    return table.take(pc.sort_indices(firsts))
+    return table.take(pc.take(firsts, pc.sort_indices(firsts)))  # first rows, in file order
 
 
 def build_context(
@@ -269,14 +286,11 @@ def build_context(
     settings: Settings | None = None,
 ) -> RuleContext:
     settings = settings or Settings()
-    access = prepare_access(world.access)
-    dates = access.column("occurred_date")
-    data_start = pc.min(dates).as_py() if access.num_rows else start
-    data_start = min(data_start or start, start)
+    access = prepare_access(load_access(engine, world.access))
+    first = engine.scalar(access.occurred_date.min())
+    data_start = min(first or start, start)
     history_from = start - dt.timedelta(days=settings.history_days)
-    access = access.filter(
-        pc.and_(pc.greater_equal(dates, history_from), pc.less_equal(dates, end))
-    )
+    access = access.filter((access.occurred_date >= history_from) & (access.occurred_date <= end))
     data_start = max(data_start, history_from)
 
     ref = {name: world.ref(name) for name in REF_SCHEMAS}
@@ -297,9 +311,9 @@ def build_context(
     )
     tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
     tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
-    raw = engine.load("access", access)
-
-    enriched = engine.materialize("enriched", enrich(raw, tables, settings))
+    # Not materialised: explain() keeps only the narrow columns it reads, and the wide rows are
+    # computed once, in the final `lookups` table.
+    enriched = enrich(access, tables, settings)
     explained = explain(
         enriched,
         tables["records"],

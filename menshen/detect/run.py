@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from menshen.detect.engine import Engine
@@ -18,7 +18,7 @@ from menshen.detect.explain import EXPLANATION_TEXT
 from menshen.detect.findings import EVENT_COLUMNS, build_findings
 from menshen.detect.pipeline import World, build_context
 from menshen.detect.rule import Rule
-from menshen.detect.schema import ACCESS_SCHEMA, REFERENCE_TABLES
+from menshen.detect.schema import REFERENCE_TABLES
 from menshen.detect.settings import Settings
 
 EXPLANATION_COLUMNS = (
@@ -51,61 +51,65 @@ class DetectionResult:
 
 
 def load_store_world(snapshot: object, start: dt.date, end: dt.date, history_days: int) -> World:
-    """Look-ups of [start − history_days, end] and the latest reference tables of a store
-    snapshot (menshen.store.Snapshot)."""
+    """Look-ups of [start − history_days, end] (their Parquet files, read by the engine) and
+    the latest reference tables of a store snapshot (menshen.store.Snapshot)."""
     files: list[Path] = snapshot.access_files_between(start - dt.timedelta(days=history_days), end)  # type: ignore[attr-defined]
-    columns = [f.name for f in ACCESS_SCHEMA]
-    if files:
-        dataset = pads.dataset([str(p) for p in files], format="parquet")
-        present = [c for c in columns if c in dataset.schema.names]
-        access = dataset.to_table(columns=present)
-    else:
-        access = ACCESS_SCHEMA.empty_table()
     refs: dict[str, pa.Table | None] = {}
     for name in REFERENCE_TABLES:
         path = snapshot.reference(name)  # type: ignore[attr-defined]
         refs[name] = pq.read_table(path) if path else None
-    return World(access=access, refs=refs)
+    return World(access=files, refs=refs)
 
 
-def _explanation_text(expl: pa.Table) -> pa.Table:
-    codes = list(EXPLANATION_TEXT)
-    idx = pc.index_in(expl.column("explanation"), value_set=pa.array(codes))
-    rid = expl.column("explanation_record_id")
+def _explanation_text(t: ir.Table) -> ir.Table:
+    """explanation_zh / explanation_en: the code's sentence, with the record id when any."""
     for lang, pos in (("zh", 0), ("en", 1)):
-        base = pa.array([EXPLANATION_TEXT[c][pos] for c in codes]).take(idx)
+        base = ibis.cases(
+            *[(t.explanation == code, text[pos]) for code, text in EXPLANATION_TEXT.items()],
+            else_=ibis.null("string"),
+        )
         open_, close = ("（", "）") if lang == "zh" else (" (", ")")
-        with_id = pc.binary_join_element_wise(base, open_, rid, close, "")
-        expl = expl.append_column(f"explanation_{lang}", pc.if_else(pc.is_null(rid), base, with_id))
-    return expl
+        rid = t.explanation_record_id
+        t = t.mutate(
+            **{f"explanation_{lang}": ibis.ifelse(rid.isnull(), base, base + open_ + rid + close)}
+        )
+    return t
 
 
-def _attach_finding_ids(expl: pa.Table, findings: pa.Table, events: pa.Table) -> pa.Table:
-    if events.num_rows == 0:
-        return expl.append_column("finding_id", pa.nulls(expl.num_rows, pa.string()))
+def _finding_keys(findings: pa.Table, events: pa.Table) -> pa.Table:
+    """(k_system, k_event, finding_id): each flagged look-up's highest-scoring finding (ties:
+    the smallest finding id)."""
     scored = events.select(["finding_id", "system", "event_id"]).join(
         findings.select(["finding_id", "risk_score"]), "finding_id"
     )
     scored = scored.sort_by([("risk_score", "descending"), ("finding_id", "ascending")])
-    best: dict[tuple[str, str], str] = {}
-    for system, event_id, fid in zip(
-        scored.column("system").to_pylist(),
-        scored.column("event_id").to_pylist(),
-        scored.column("finding_id").to_pylist(),
-        strict=True,
-    ):
-        best.setdefault((system, event_id), fid)
-    keys = pa.table(
+    scored = scored.append_column("_i", pa.array(range(scored.num_rows), pa.int64()))
+    firsts = scored.group_by(["system", "event_id"], use_threads=False).aggregate([("_i", "min")])
+    best = scored.take(firsts.column("_i_min"))
+    return pa.table(
         {
-            "system": [k[0] for k in best],
-            "event_id": [k[1] for k in best],
-            "finding_id": list(best.values()),
+            "k_system": best.column("system"),
+            "k_event": best.column("event_id"),
+            "finding_id": best.column("finding_id"),
         }
     )
-    joined = expl.join(keys, ["system", "event_id"], join_type="left outer")
-    return joined.sort_by(
-        [("occurred_at", "ascending"), ("system", "ascending"), ("event_id", "ascending")]
-    )
+
+
+def explanations_table(
+    engine: Engine, lookups: ir.Table, findings: pa.Table, events: pa.Table
+) -> pa.Table:
+    """The explanations table: every look-up of the range, its explanation in zh-TW and
+    English, and the finding it is in (if any), ordered by time — built in the engine."""
+    t = _explanation_text(lookups.select(*EXPLANATION_COLUMNS))
+    if events.num_rows:
+        keys = engine.load("finding_keys", _finding_keys(findings, events))
+        t = t.left_join(keys, [t.system == keys.k_system, t.event_id == keys.k_event]).drop(
+            "k_system", "k_event"
+        )
+    else:
+        t = t.mutate(finding_id=ibis.null("string"))
+    t = t.order_by([t.occurred_at, t.system, t.event_id])
+    return engine.to_arrow(t)
 
 
 def detect(
@@ -156,9 +160,7 @@ def detect(
         hits, events, {r.id: r for r in rules}, world.ref("staff_risk"), settings
     )
     step("explanations")
-    expl = engine.to_arrow(ctx.lookups.select(*EXPLANATION_COLUMNS))
-    expl = _explanation_text(expl)
-    expl = _attach_finding_ids(expl, findings, finding_events)
+    expl = explanations_table(engine, ctx.lookups, findings, finding_events)
     return DetectionResult(
         tables={"explanations": expl, "findings": findings, "finding_events": finding_events},
         range_start=start,

@@ -150,7 +150,7 @@ def test_the_cited_record_is_preferred_and_the_users_own_over_the_units(engine: 
         (None, None, None, None),
     ],
 )
-def test_every_explanation_has_zh_and_en_text(code, record, zh, en) -> None:
+def test_every_explanation_has_zh_and_en_text(code, record, zh, en, engine) -> None:
     import pyarrow as pa
 
     table = pa.table(
@@ -159,5 +159,5 @@ def test_every_explanation_has_zh_and_en_text(code, record, zh, en) -> None:
             "explanation_record_id": pa.array([record], pa.string()),
         }
     )
-    out = _explanation_text(table).to_pylist()[0]
+    out = engine.to_arrow(_explanation_text(engine.load("expl", table))).to_pylist()[0]
     assert (out["explanation_zh"], out["explanation_en"]) == (zh, en)
