@@ -229,6 +229,23 @@ def person(key: str) -> str:
     return PEOPLE.get(key, key)
 
 
+def record(
+    record_id: str,
+    kind: str,
+    subject: str,
+    staff: str | None,
+    unit: str,
+    opened: str,
+    closed: str | None = None,
+) -> dict[str, Any]:
+    """One business record (records.csv row): `subject` a person key (P01, S02) or a raw id,
+    handled by `staff` (None: only the unit is known) of `unit`, open from `opened`."""
+    return {
+        "record_id": record_id, "kind": kind, "subject_id": person(subject), "staff_id": staff,
+        "unit_id": unit, "opened_at": opened, "closed_at": closed,
+    }  # fmt: skip
+
+
 def lookup(
     event_id: str,
     who: str,

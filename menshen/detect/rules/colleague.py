@@ -7,7 +7,7 @@ import ibis.expr.types as ir
 from menshen.detect.context import RuleContext
 from menshen.detect.evidence import concat, hits, text
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup, person
+from menshen.detect.testing import lookup, record
 
 
 def query(ctx: RuleContext) -> ir.Table:
@@ -50,14 +50,7 @@ CASES = (
         positive=False,
         tables={
             "records": [
-                {
-                    "record_id": "R-COL",
-                    "kind": "household_registration",
-                    "subject_id": person("S01"),
-                    "staff_id": "S02",
-                    "unit_id": "HH01",
-                    "opened_at": "2025-02-11 09:00",
-                }
+                record("R-COL", "household_registration", "S01", "S02", "HH01", "2025-02-11 09:00")
             ],
             "access": [
                 lookup("y1", "S02", "S01", "2025-02-11 10:00", "HR01"),

@@ -29,7 +29,7 @@ import ibis
 from menshen import ids
 from menshen.detect.evidence import date_zh, masked
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup
+from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -263,8 +263,7 @@ def _paced(
 
 
 _BATCH_RECORDS = [
-    {"record_id": f"R-JOB-B{i}", "kind": "job_registration", "subject_id": pid,
-     "staff_id": "S06", "unit_id": "ES01", "opened_at": "2025-02-10 08:00"}
+    record(f"R-JOB-B{i}", "job_registration", pid, "S06", "ES01", "2025-02-10 08:00")
     for i, pid in enumerate(_PEOPLE[:30])
 ]  # fmt: skip
 

@@ -25,7 +25,7 @@ import ibis
 
 from menshen import ids
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup, person
+from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -278,14 +278,9 @@ CASES: tuple[Case, ...] = (
         tables={
             "access": [lookup("k1", "S02", "P09", "2025-02-11 10:00", "HR01")],
             "records": [
-                {
-                    "record_id": "R-HH-9",
-                    "kind": "household_registration",
-                    "subject_id": person("P09"),
-                    "staff_id": "S02",
-                    "unit_id": "HH01",
-                    "opened_at": "2025-02-11 09:30",
-                },
+                record(
+                    "R-HH-9", "household_registration", "P09", "S02", "HH01", "2025-02-11 09:30"
+                ),
             ],
         },
     ),

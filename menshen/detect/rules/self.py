@@ -7,7 +7,7 @@ import ibis.expr.types as ir
 from menshen.detect.context import RuleContext
 from menshen.detect.evidence import hits, text
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup, person
+from menshen.detect.testing import lookup, record
 
 
 def query(ctx: RuleContext) -> ir.Table:
@@ -34,14 +34,7 @@ CASES = (
         positive=True,
         tables={
             "records": [
-                {
-                    "record_id": "R-SELF",
-                    "kind": "household_registration",
-                    "subject_id": person("S02"),
-                    "staff_id": "S02",
-                    "unit_id": "HH01",
-                    "opened_at": "2025-02-11 09:00",
-                }
+                record("R-SELF", "household_registration", "S02", "S02", "HH01", "2025-02-11 09:00")
             ],
             "access": [lookup("f2", "S02", "S02", "2025-02-11 10:00", "HR01")],
         },

@@ -33,7 +33,7 @@ import ibis
 
 from menshen.detect.evidence import datetime_zh
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup, person
+from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -264,14 +264,7 @@ CASES: tuple[Case, ...] = (
                 lookup("x4", "S07", "P08", "2025-02-11 11:30", "LI02"),
             ],
             "records": [
-                {
-                    "record_id": "R-CRM-8",
-                    "kind": "criminal_case",
-                    "subject_id": person("P08"),
-                    "staff_id": "S04",
-                    "unit_id": "PD01",
-                    "opened_at": "2025-02-11 08:00",
-                }
+                record("R-CRM-8", "criminal_case", "P08", "S04", "PD01", "2025-02-11 08:00")
             ],
         },
         expect=("x0", "x1", "x3", "x4"),
@@ -290,22 +283,8 @@ CASES: tuple[Case, ...] = (
                 lookup("t5", "S06", "P02", "2025-02-10 11:30", "LI01"),
             ],
             "records": [
-                {
-                    "record_id": "R-TRF-1",
-                    "kind": "traffic_case",
-                    "subject_id": person("P02"),
-                    "staff_id": "S04",
-                    "unit_id": "PD01",
-                    "opened_at": "2025-02-10 08:00",
-                },
-                {
-                    "record_id": "R-JOB-2",
-                    "kind": "job_registration",
-                    "subject_id": person("P02"),
-                    "staff_id": "S06",
-                    "unit_id": "ES01",
-                    "opened_at": "2025-02-10 08:00",
-                },
+                record("R-TRF-1", "traffic_case", "P02", "S04", "PD01", "2025-02-10 08:00"),
+                record("R-JOB-2", "job_registration", "P02", "S06", "ES01", "2025-02-10 08:00"),
             ],
         },
     ),

@@ -31,7 +31,7 @@ import ibis
 from menshen import ids
 from menshen.detect.evidence import date_zh
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup
+from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -388,8 +388,7 @@ def _usual(who: str, per_day: int, offset: int) -> list[dict]:
 
 _SPREE = _day("v", "S05", "2025-02-11", _PEOPLE[:39], "LI02")
 _JOB_RECORDS = [
-    {"record_id": f"R-JOB-V{i}", "kind": "job_registration", "subject_id": pid,
-     "staff_id": "S05", "unit_id": "ES01", "opened_at": "2025-02-10 09:00"}
+    record(f"R-JOB-V{i}", "job_registration", pid, "S05", "ES01", "2025-02-10 09:00")
     for i, pid in enumerate(_PEOPLE[:40])
 ]  # fmt: skip
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from menshen.detect.rule import Case, Rule
-from menshen.detect.testing import lookup, person
+from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -95,10 +95,7 @@ def query(ctx: RuleContext) -> ir.Table:
 
 
 # --- cases ---------------------------------------------------------------------------------
-_CASE_ON_P11 = {
-    "record_id": "R-CRM-11", "kind": "criminal_case", "subject_id": person("P11"),
-    "staff_id": "S04", "unit_id": "PD01", "opened_at": "2025-02-01 09:00",
-}  # fmt: skip
+_CASE_ON_P11 = record("R-CRM-11", "criminal_case", "P11", "S04", "PD01", "2025-02-01 09:00")
 
 CASES: tuple[Case, ...] = (
     Case(
