@@ -79,13 +79,17 @@ def find_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def open_file(spec: FileSpec, path: Path, encoding: str | None) -> DatasetFile:
-    """Scan the file and check its header; DatasetError (exit 3) when it cannot be used."""
+def open_file(
+    spec: FileSpec, path: Path, encoding: str | None, digest: bool = False
+) -> DatasetFile:
+    """Scan the file and check its header; DatasetError (exit 3) when it cannot be used.
+    `digest`: also the SHA-256 of an uncompressed CSV's bytes (`stream.scan.sha256`), in
+    the same read."""
     scan: ScanResult | None = None
     if path.name.endswith(".parquet"):
         header = parquet_header(path)
     else:
-        scan = scan_csv(path, encoding)
+        scan = scan_csv(path, encoding, digest and not path.name.endswith(".gz"))
         if scan.header is None:
             raise DatasetError(
                 Problem(

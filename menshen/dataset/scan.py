@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class ScanResult:
     bad_quote_line: int | None = None  # line where an unterminated quoted field opens
     bad_quote_span: tuple[int, int] | None = None  # its byte range [start, end)
     bad_quote_text: str = ""
+    sha256: str | None = None  # of the file's bytes, when asked for
 
     @property
     def label(self) -> str:
@@ -96,19 +98,49 @@ def _utf8_valid(path: Path) -> bool:
     """True when the whole file is valid UTF-8, checked by Arrow's vectorised validator
     (about four times faster than Python's decoder). Pieces end after a newline, which is
     never part of a multi-byte character."""
-    carry = b""
+    check = _Utf8Check()
     for chunk in _chunks(path):
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        if cut and not _arrow_utf8(data[:cut] if cut < len(data) else data):
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        check.feed(chunk, np.flatnonzero(arr == 10))
+        if not check.ok:
             return False
-    return not carry or _arrow_utf8(carry)
+    return check.finish()
 
 
-def _arrow_utf8(data: bytes) -> bool:
+class _Utf8Check:
+    """UTF-8 validation of a file fed chunk by chunk, with the chunk's newline positions:
+    the bytes up to a chunk's last newline are validated in place (no copy); only the tail
+    after it is carried into the next chunk."""
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.ok = True
+
+    def feed(self, chunk: bytes, newlines: np.ndarray) -> None:
+        if not self.ok:
+            return
+        if not newlines.size:
+            self.carry += chunk
+            return
+        first = int(newlines[0]) + 1
+        last = int(newlines[-1]) + 1
+        view = memoryview(chunk)
+        head = self.carry + chunk[:first] if self.carry else view[:first]
+        self.ok = _arrow_utf8(head) and (first == last or _arrow_utf8(view[first:last]))
+        self.carry = chunk[last:]
+
+    def finish(self) -> bool:
+        if self.ok and self.carry:
+            self.ok = _arrow_utf8(self.carry)
+        return self.ok
+
+
+def _arrow_utf8(data: bytes | memoryview) -> bool:
+    """Arrow's vectorised UTF-8 check of `data`, viewed as one string value (no copy)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    value = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
     try:
-        pa.array([data], pa.binary()).cast(pa.string())
+        value.validate(full=True)
     except pa.ArrowInvalid:
         return False
     return True
@@ -207,8 +239,26 @@ def _parse_header(first_line: bytes, encoding: str, name: str) -> list[str]:
     return [cell.strip().lower() for cell in cells]
 
 
-def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
-    encoding, detected = detect_encoding(path, declared)
+def _utf8_codec(declared: str | None) -> str | None:
+    """The UTF-8 codec a file is checked against in the counting pass (None: another
+    declared encoding, checked on its own)."""
+    if declared is None:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        return None  # detect_encoding reports it
+    return codec if codec in ("utf-8", "utf-8-sig") else None
+
+
+def scan_csv(path: Path, declared: str | None = None, digest: bool = False) -> ScanResult:
+    """One read of the file: line and quote counts, the longest line and, when UTF-8 is
+    declared or nothing is, the UTF-8 check (other encodings, or a file that is not valid
+    UTF-8, go through detect_encoding, which reads it again). `digest`: also the SHA-256
+    of its bytes (`ScanResult.sha256`), in the same read."""
+    utf8 = _utf8_codec(declared)
+    check = _Utf8Check() if utf8 else None
+    hasher = hashlib.sha256() if digest else None
     size = 0
     lines = 0
     quotes = 0
@@ -218,6 +268,8 @@ def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
     for chunk in _chunks(path):
         if not first_line:
             first_line = chunk[: 1 << 20]
+        if hasher is not None:
+            hasher.update(chunk)  # releases the GIL for large data
         # numpy, not bytes.count: as fast, and it releases the GIL, so that files are
         # scanned in parallel.
         arr = np.frombuffer(chunk, dtype=np.uint8)
@@ -229,16 +281,26 @@ def scan_csv(path: Path, declared: str | None = None) -> ScanResult:
             max_line = max(max_line, size + first - last_newline, inside)
             last_newline = size + last
             lines += int(newlines.size)
+        if check is not None:
+            check.feed(chunk, newlines)
         quotes += int(np.count_nonzero(arr == 34))
         size += len(chunk)
     if size > last_newline + 1:
         lines += 1
         max_line = max(max_line, size - last_newline - 1)
+    if check is not None and check.finish():
+        sig = utf8 == "utf-8-sig" or first_line.startswith(BOM)
+        encoding = "utf-8-sig" if sig else "utf-8"
+        detected = declared is None
+    else:
+        encoding, detected = detect_encoding(path, declared)
     header = None
     if size:
         first_line = first_line.split(b"\n", 1)[0]
         header = _parse_header(first_line, encoding, path.name)
     result = ScanResult(path, encoding, detected, size, lines, max_line, header)
+    if hasher is not None:
+        result.sha256 = hasher.hexdigest()
     if quotes % 2:
         _locate_unterminated_quote(result)
     return result

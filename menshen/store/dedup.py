@@ -3,7 +3,8 @@
 A look-up is identified by (system, event_id). Against the rows staged in view `good`:
 - within the file: the first occurrence (lowest line) is kept; a later one with the same
   row_hash is a duplicate (skipped), with another row_hash a conflict (quarantined);
-- against the committed store: same row_hash → duplicate, other → conflict.
+- against the committed store: same row_hash → duplicate, other → conflict; found through
+  the key indexes of the stored batches (index/access-keys.parquet), see _against_store.
 The result is the temp table `skip(source_line, status, reason)`.
 Finding duplicate keys uses a hash aggregate on hash(system, event_id) (8 bytes per row), so
 the full keys are compared only for the few candidate rows.
@@ -17,10 +18,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from menshen.dataset.schema import FileSpec
 from menshen.dataset.validate import lit, q
-from menshen.store.stage import run
+from menshen.store.stage import KEY_HASH_META, key_hash_probe, run
 from menshen.store.store import Snapshot
 
 CONFLICT_STORE = (
@@ -47,10 +49,14 @@ def repeated(hashes: np.ndarray) -> np.ndarray:
 
 
 def find_duplicates(
-    con: duckdb.DuckDBPyConnection, snapshot: Snapshot, key_hashes: np.ndarray | None = None
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    key_hashes: np.ndarray | None = None,
+    index: Path | None = None,
 ) -> bool:
     """Fill temp table `skip`; True when it has rows. `key_hashes`: hash(system, event_id)
-    of every row of `good`, when staging collected them."""
+    of every row of `good`, when staging collected them; `index`: the staged key index of
+    `good` (menshen.store.stage.KeyIndex)."""
     if key_hashes is None:
         run(
             con,
@@ -66,31 +72,16 @@ def find_duplicates(
         "CREATE OR REPLACE TEMP TABLE indup AS SELECT system, event_id, row_hash, source_line "
         "FROM good WHERE hash(system, event_id) IN (SELECT h FROM dupkeys)",
     )
-    stored = snapshot.access_files
-    if stored:
-        files = "[" + ", ".join(lit(str(p)) for p in stored) + "]"
-        run(
-            con,
-            "CREATE OR REPLACE TEMP TABLE existing AS SELECT s.source_line, s.row_hash AS new_hash, "
-            "e.row_hash AS old_hash, e.source_line AS old_line, e.source_file AS old_file, "
-            "regexp_extract(e.filename, 'batches/([^/]+)/', 1) AS old_batch "
-            "FROM good s JOIN (SELECT system, event_id, row_hash, source_line, source_file, filename "
-            f"FROM read_parquet({files}, filename=true, hive_partitioning=false)) e "
-            "USING (system, event_id)",
-        )
-    else:
-        run(
-            con,
-            "CREATE OR REPLACE TEMP TABLE existing (source_line BIGINT, new_hash VARCHAR, "
-            "old_hash VARCHAR, old_line BIGINT, old_file VARCHAR, old_batch VARCHAR)",
-        )
+    _against_store(con, snapshot, index)
     run(
         con,
         f"""CREATE OR REPLACE TEMP TABLE skip AS
         WITH st AS (
             SELECT source_line, CASE WHEN old_hash = new_hash THEN 'duplicate' ELSE 'conflict' END
                 AS status, {CONFLICT_STORE} AS reason
-            FROM existing),
+            FROM existing
+            UNION ALL SELECT source_line, 'duplicate', NULL FROM indexed_duplicates
+            WHERE source_line NOT IN (SELECT source_line FROM existing)),
         firsts AS (
             SELECT system, event_id, min(source_line) AS first_line,
                 arg_min(row_hash, source_line) AS first_hash
@@ -104,6 +95,82 @@ def find_duplicates(
         UNION ALL SELECT * FROM fl WHERE source_line NOT IN (SELECT source_line FROM st)""",
     )
     return bool(run(con, "SELECT count(*) FROM skip")[0][0])
+
+
+def _against_store(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, index: Path | None) -> None:
+    """Temp tables `existing` (rows of `good` whose (system, event_id) is stored, with the
+    stored row's hash, batch, file and line) and `indexed_duplicates` (source_line of rows
+    stored identically, decided from the key indexes alone).
+
+    Batches with a key index: the staged index is joined with theirs on the key hash. Same
+    key hash and same 128-bit row hash (the MD5 covers system and event_id) is the same
+    row: a duplicate, nothing else is read. A key hash found with another row hash is
+    either a conflict or two keys sharing a 64-bit hash: only for those keys are the stored
+    look-ups read and compared on (system, event_id). Batches without an index (none are
+    written now), or whose keys were hashed differently (another DuckDB version: the probe
+    in the index's metadata differs), are compared on their stored look-ups, as before."""
+    indexes, unindexed = snapshot.access_key_indexes()
+    probe = key_hash_probe(con).encode()
+    usable = [p for p in indexes if (pq.read_schema(p).metadata or {}).get(KEY_HASH_META) == probe]
+    if len(usable) < len(indexes):  # keys hashed by another DuckDB: compared as before
+        unindexed = unindexed + _batches_access(snapshot, [p for p in indexes if p not in usable])
+        indexes = usable
+    run(con, "CREATE OR REPLACE TEMP TABLE indexed_duplicates (source_line BIGINT)")
+    columns = (
+        "s.source_line, s.row_hash AS new_hash, e.row_hash AS old_hash, e.source_line AS old_line, "
+        "e.source_file AS old_file, regexp_extract(e.filename, 'batches/([^/]+)/', 1) AS old_batch"
+    )
+    stored_rows = (
+        "SELECT system, event_id, row_hash, source_line, source_file, filename "
+        "FROM read_parquet({files}, filename=true, hive_partitioning=false)"
+    )
+    parts = []
+    if indexes and index is not None and index.exists():
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE matched AS SELECT n.source_line, n.key, "
+            "n.row_hash = s.row_hash AS same "
+            f"FROM read_parquet({lit(str(index))}) n JOIN read_parquet({_list(indexes)}) s "
+            "USING (key)",
+        )
+        run(
+            con,
+            "INSERT INTO indexed_duplicates SELECT DISTINCT source_line FROM matched WHERE same",
+        )
+        [(suspects,)] = run(con, "SELECT count(*) FROM matched WHERE NOT same")
+        if suspects:
+            files = _list(_batches_access(snapshot, indexes))
+            parts.append(
+                f"SELECT {columns} FROM (SELECT * FROM good WHERE source_line IN "
+                "(SELECT source_line FROM matched WHERE NOT same)) s "
+                f"JOIN ({stored_rows.format(files=files)} WHERE hash(system, event_id) IN "
+                "(SELECT key FROM matched WHERE NOT same)) e USING (system, event_id)"
+            )
+    elif indexes:
+        unindexed = unindexed + _batches_access(snapshot, indexes)
+    if unindexed:
+        parts.append(
+            f"SELECT {columns} FROM good s JOIN ({stored_rows.format(files=_list(unindexed))}) e "
+            "USING (system, event_id)"
+        )
+    if parts:
+        run(con, "CREATE OR REPLACE TEMP TABLE existing AS " + " UNION ALL ".join(parts))
+    else:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE existing (source_line BIGINT, new_hash VARCHAR, "
+            "old_hash VARCHAR, old_line BIGINT, old_file VARCHAR, old_batch VARCHAR)",
+        )
+
+
+def _list(paths: list[Path]) -> str:
+    return "[" + ", ".join(lit(str(p)) for p in paths) + "]"
+
+
+def _batches_access(snapshot: Snapshot, indexes: list[Path]) -> list[Path]:
+    """The stored look-up files of the batches these key indexes belong to."""
+    batches = {path.parent.parent.name for path in indexes}
+    return [p for p in snapshot.access_files if p.parent.parent.parent.name in batches]
 
 
 def move_partitions(source: Path, target: Path) -> list[Path]:
@@ -121,11 +188,19 @@ def move_partitions(source: Path, target: Path) -> list[Path]:
     return moved
 
 
-def duplicate_keys(con: duckdb.DuckDBPyConnection, spec: FileSpec, row_hash: str) -> None:
+def duplicate_keys(
+    con: duckdb.DuckDBPyConnection,
+    spec: FileSpec,
+    row_hash: str,
+    key_hashes: np.ndarray | None = None,
+) -> None:
     """Fill `skip` for a reference table: a later row with the key of an earlier one is a
     duplicate (same content, skipped) or a conflict (quarantined); the first is kept. Only
-    rows whose key hash occurs twice are ranked, so a clean table costs one aggregate."""
-    if not spec.key:
+    rows whose key hash occurs twice are ranked, so a clean table costs one aggregate — or,
+    with `key_hashes` (hash of the key of every row of `good`, collected while staging),
+    one sort in numpy, and nothing is read when no key hash repeats."""
+    candidates = None if key_hashes is None or not spec.key else repeated(key_hashes)
+    if not spec.key or (candidates is not None and not candidates.size):
         run(
             con,
             "CREATE OR REPLACE TEMP TABLE skip (source_line BIGINT, status VARCHAR, reason VARCHAR)",
@@ -139,12 +214,20 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, spec: FileSpec, row_hash: str
         + lit(f" 行的鍵值（{names}）重複但內容不同 / duplicate key {names}: conflicts with line ")
         + " || first_line"
     )
+    if candidates is None:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE candidates AS "
+            f"SELECT hash({key}) AS k FROM good GROUP BY 1 HAVING count(*) > 1",
+        )
+    else:
+        con.register("candidates_found", pa.table({"k": pa.array(candidates, pa.uint64())}))
+        run(con, "CREATE OR REPLACE TEMP TABLE candidates AS SELECT k FROM candidates_found")
+        con.unregister("candidates_found")
     run(
         con,
         f"""CREATE OR REPLACE TEMP TABLE skip AS
-        WITH candidates AS (
-            SELECT hash({key}) AS k FROM good GROUP BY 1 HAVING count(*) > 1),
-        hashed AS (
+        WITH hashed AS (
             SELECT source_line, {key}, {row_hash} AS h FROM good
             WHERE hash({key}) IN (SELECT k FROM candidates)),
         ranked AS (

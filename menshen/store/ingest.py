@@ -5,7 +5,7 @@ validates and normalises each chunk (menshen.store.stage); a writer thread puts 
 look-ups straight into date partitions, and a reference file's rows into the file that
 becomes its stored version, in the work directory. Then, set-wise (menshen.store.dedup):
 duplicates and conflicts within the file (from the key hashes collected while staging) and
-against the committed store. Without any, the staged files move into the batch as they are;
+against the committed store (through the batches' key indexes). Without any, the staged files move into the batch as they are;
 otherwise they are written again without the skipped rows. Python loops run only over the
 few rejected rows and the first problems shown.
 
@@ -36,8 +36,15 @@ from menshen.dataset.validate import SEP, lit, q
 from menshen.store.dedup import duplicate_keys, find_duplicates, move_partitions
 from menshen.store.manifest import sha256_file
 from menshen.store.quarantine import write_quarantine
-from menshen.store.stage import ACCESS_COLUMNS, run, stage_file
-from menshen.store.store import Snapshot, StagedBatch, Store
+from menshen.store.stage import (
+    ACCESS_COLUMNS,
+    KEY_HASH_META,
+    Staged,
+    key_hash_probe,
+    run,
+    stage_file,
+)
+from menshen.store.store import KEY_INDEX, Snapshot, StagedBatch, Store
 
 Progress = Callable[[str, int, int], None]  # (file name, lines done, lines in all)
 MAX_PROBLEMS = 20
@@ -119,17 +126,30 @@ def ingest(
         wanted.append((spec, path))
     # The first pass over every file (encoding, lines, quotes) runs two files at a time: it
     # is numpy and Arrow work that releases the GIL. The first problem in file order wins.
-    # The SHA-256 of each reference file (its `source_input`) is computed alongside.
+    # The SHA-256 of each reference file (its `source_input`) is computed in the same read
+    # (separately for a compressed or Parquet file, whose stored bytes are not those read).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scan") as pool:
-        futures = [pool.submit(open_file, spec, path, encoding) for spec, path in wanted]
-        digests = {
-            path: pool.submit(sha256_file, path) for spec, path in wanted if spec.table != "access"
-        }
+        futures = [
+            pool.submit(open_file, spec, path, encoding, spec.table != "access")
+            for spec, path in wanted
+        ]
         opened = [future.result() for future in futures]
+        digests = {
+            item.path: pool.submit(sha256_file, item.path)
+            for item in opened
+            if item.spec.table != "access"
+            and (item.stream.scan is None or item.stream.scan.sha256 is None)
+        }
         source_digests = {path: future.result() for path, future in digests.items()}
+    for item in opened:
+        if item.stream.scan is not None and item.stream.scan.sha256 is not None:
+            source_digests[item.path] = item.stream.scan.sha256
     with store.writer(wait=wait, on_wait=on_wait) as writer:
         staged = writer.new_batch("ingest")
         try:
+            # One file after another. Running the reference tables in a second thread with
+            # their own DuckDB database, beside the look-ups, was measured (docs/store.md):
+            # more CPU and a peak of 2.4 GiB, over the 2 GiB target.
             con = _connect(staged.work)
             new = False
             for item in opened:
@@ -238,7 +258,7 @@ def _ingest_file(
             report.unchanged = True
             return False
     stage_dir = staged.work / table
-    key_hashes = stage_file(con, item, stage_dir, progress, chunk_rows)
+    collected = stage_file(con, item, stage_dir, progress, chunk_rows)
     good = sorted((stage_dir / "good").rglob("*.parquet"))
     bad = sorted((stage_dir / "bad").glob("*.parquet"))
     if table == "access":
@@ -257,11 +277,18 @@ def _ingest_file(
     )
     report.rows_read = kept_candidates + failed + len(item.stream.rejected)
     if table == "access":
-        new = _write_access(con, stage_dir, good, staged, snapshot, report, key_hashes)
+        new = _write_access(con, stage_dir, good, staged, snapshot, report, collected.keys)
     else:
         clean = not (failed or item.stream.rejected or item.stream.blank_lines)
         new = _write_reference(
-            con, item.spec, stage_dir, staged, snapshot, report, source if clean else None
+            con,
+            item.spec,
+            stage_dir,
+            staged,
+            snapshot,
+            report,
+            source if clean else None,
+            collected,
         )
     report.quarantined = failed + len(item.stream.rejected) + report.conflicts
     relative = f"quarantine/{item.name}.quarantine.csv"
@@ -299,7 +326,8 @@ def _write_access(
     report: FileReport,
     key_hashes: np.ndarray | None = None,
 ) -> bool:
-    skipped = find_duplicates(con, snapshot, key_hashes)
+    index = stage_dir / "index.parquet"
+    skipped = find_duplicates(con, snapshot, key_hashes, index)
     report.duplicates, report.conflicts = run(
         con,
         "SELECT coalesce(count_if(status = 'duplicate'), 0), "
@@ -323,6 +351,19 @@ def _write_access(
             TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (date),
                 FILENAME_PATTERN 'part-{{i}}', COMPRESSION snappy, ROW_GROUP_SIZE 500000)""",
         )[0][0]
+    if report.kept:
+        # The batch's key index: the staged one, without the skipped rows.
+        target_index = staged.file(KEY_INDEX)
+        if not skipped:
+            os.rename(index, target_index)
+        else:
+            run(
+                con,
+                f"COPY (SELECT key, row_hash, source_line FROM read_parquet({lit(str(index))}) "
+                "ANTI JOIN skip USING (source_line) ORDER BY source_line) "
+                f"TO {lit(str(target_index))} (FORMAT parquet, COMPRESSION snappy, "
+                f"KV_METADATA {{{KEY_HASH_META.decode()}: {lit(key_hash_probe(con))}}})",
+            )
     report.invalid_ids = run(
         con,
         "SELECT count(*) FROM good ANTI JOIN skip USING (source_line) WHERE NOT subject_id_valid",
@@ -380,8 +421,9 @@ def _write_reference(
     snapshot: Snapshot,
     report: FileReport,
     source: dict[str, str] | None,
+    collected: Staged | None = None,
 ) -> bool:
-    duplicate_keys(con, spec, "__row_hash")
+    duplicate_keys(con, spec, "__row_hash", None if collected is None else collected.keys)
     report.duplicates, report.conflicts = run(
         con,
         "SELECT coalesce(count_if(status = 'duplicate'), 0), "
@@ -391,7 +433,14 @@ def _write_reference(
         con,
         "CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM good ANTI JOIN skip USING (source_line)",
     )
-    report.kept = run(con, "SELECT count(*) FROM kept")[0][0]
+    skipped = report.duplicates + report.conflicts
+    hashes = None
+    if collected is not None and not skipped:
+        # Nothing skipped: the row hashes collected while staging are those of `kept`.
+        hashes = collected.row_hashes
+        report.kept = sum(len(chunk) for chunk in hashes)
+    else:
+        report.kept = run(con, "SELECT count(*) FROM kept")[0][0]
     scratch = stage_dir / "rows.parquet"  # the usable rows in file order, as staged
     if report.duplicates or report.conflicts:
         scratch = stage_dir / "kept.parquet"
@@ -402,7 +451,8 @@ def _write_reference(
             for batch in reader:
                 out.write_batch(batch, row_group_size=REF_BATCH)
         run(con, "SET preserve_insertion_order=false")
-    hashes = con.sql("SELECT __row_hash FROM kept").to_arrow_table().column(0).chunks
+    if hashes is None:
+        hashes = con.sql("SELECT __row_hash FROM kept").to_arrow_table().column(0).chunks
     digest = _table_digest(hashes)
     current = snapshot.reference_entry(spec.table)
     if current is not None and current.get("table_sha256") == digest:

@@ -1,6 +1,7 @@
 """Staging one file: every chunk validated and normalised by DuckDB (2 threads) and written
 by pyarrow in a writer thread while the next chunk is read and validated:
-- look-ups into <work>/access/good/date=YYYY-MM-DD/ (partitioned, file order within a date);
+- look-ups into <work>/access/good/date=YYYY-MM-DD/ (partitioned, file order within a date),
+  and their key index into <work>/access/index.parquet (KeyIndex);
 - a reference file into <work>/<table>/rows.parquet (its columns, zstd) and, row for row,
   <work>/<table>/keys.parquet (source_line, 16-byte row hash);
 - failing rows into <work>/<table>/bad/ (problems plus the cells as read).
@@ -8,9 +9,11 @@ See docs/store.md, "How ingest is fast"."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -79,6 +82,96 @@ def write_partitions(rows: pa.Table, folder: Path, stem: str) -> int:
     return count
 
 
+_HEX_DIGITS = b"0123456789abcdef"
+# Two hex characters (read as one native uint16) → their byte: one look-up per byte.
+_HEX_PAIRS = np.zeros(1 << 16, dtype=np.uint8)
+for _high, _h in enumerate(_HEX_DIGITS):
+    for _low, _l in enumerate(_HEX_DIGITS):
+        _HEX_PAIRS[np.frombuffer(bytes([_h, _l]), dtype=np.uint16)[0]] = _high * 16 + _low
+
+
+def hex_to_binary16(hashes: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """32-character lower-case hex strings (the look-ups' MD5 `row_hash`, as DuckDB's md5()
+    gives them) as 16-byte values, in numpy."""
+    if isinstance(hashes, pa.ChunkedArray):
+        hashes = hashes.combine_chunks()
+    count = len(hashes)
+    if not pa.types.is_string(hashes.type):
+        hashes = pc.cast(hashes, pa.string())
+    offsets = np.frombuffer(hashes.buffers()[1], dtype=np.int32)[hashes.offset :]
+    start = int(offsets[0])
+    end = int(offsets[count])
+    if end - start != 32 * count or hashes.null_count:
+        raise ValueError("row hashes must be 32 hex characters")
+    data = np.frombuffer(hashes.buffers()[2], dtype=np.uint8)[start:end]
+    raw = _HEX_PAIRS[data.view(np.uint16)] if count else np.zeros(0, dtype=np.uint8)
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), count, [None, pa.py_buffer(raw.tobytes())]
+    )
+
+
+# Keys hashed into every key index's metadata: DuckDB's hash() is not promised to stay the
+# same across versions, and an index whose keys were hashed differently must not be used
+# (its keys would match nothing, and a repeated look-up would be stored again).
+KEY_HASH_META = b"menshen_key_hash"
+_PROBES = (
+    ("", ""),
+    ("A", "1"),
+    ("PKN", "PKN202610050000001"),
+    ("戶政", "事件-０１"),
+    ("x" * 15, "y" * 16),
+    ("s" * 40, "e" * 100),
+)
+
+
+def key_hash_probe(con: duckdb.DuckDBPyConnection) -> str:
+    """hash(system, event_id) of a few fixed keys, as the connection computes it (JSON)."""
+    values = ", ".join(f"hash({lit(a)}, {lit(b)})" for a, b in _PROBES)
+    [(hashes,)] = con.execute(f"SELECT [{values}]").fetchall()
+    return json.dumps([int(h) for h in hashes])
+
+
+class KeyIndex:
+    """The key index of the look-ups of a file: for every usable row, in staging order,
+    `key` = hash(system, event_id) (uint64), `row_hash` (its MD5, 16 bytes) and
+    `source_line`. Written as the rows come (<work>/access/index.parquet); it becomes the
+    batch's index/access-keys.parquet, so that a later ingest checks its keys against the
+    store by reading only these files (menshen.store.dedup). Its metadata holds
+    `key_hash_probe` (KEY_HASH_META)."""
+
+    def __init__(self, path: Path, probe: str):
+        self.path = path
+        self.probe = probe
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, keys: np.ndarray, rows: pa.Table) -> None:
+        table = pa.table(
+            {
+                "key": pa.array(keys, pa.uint64()),
+                "row_hash": hex_to_binary16(rows.column("row_hash")),
+                "source_line": rows.column("source_line"),
+            }
+        )
+        if self.writer is None:
+            schema = table.schema.with_metadata({KEY_HASH_META: self.probe.encode()})
+            self.writer = pq.ParquetWriter(
+                self.path, schema, compression="snappy", use_dictionary=False
+            )
+        self.writer.write_table(table, row_group_size=1 << 20)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _write_lookups(
+    rows: pa.Table, folder: Path, stem: str, index: KeyIndex, keys: np.ndarray
+) -> None:
+    write_partitions(rows, folder, stem)
+    index.write(keys, rows)
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     """Execute and fetch everything (DuckDB refuses new work while a result is pending)."""
     return con.execute(sql).fetchall()
@@ -90,7 +183,7 @@ def stage_file(
     out: Path,
     progress: Progress | None,
     chunk_rows: int,
-) -> np.ndarray | None:
+) -> Staged:
     """Stage the file; read it a second time, counting newlines inside quoted values, when
     the first read shows there are some (rare, and it keeps line numbers right)."""
     keys = _stage_once(con, item, out, progress, chunk_rows)
@@ -158,7 +251,11 @@ class _RefSink:
 
     def usable(self, select: str) -> str:
         columns = ", ".join(q(n) for n in self.spec.names)
-        return f"SELECT {columns}, source_line, __row_hash FROM ({select}) WHERE problems IS NULL"
+        key = ", ".join(q(k) for k in self.spec.key) or "NULL"
+        return (
+            f"SELECT {columns}, source_line, __row_hash, hash({key}) AS __key FROM ({select}) "
+            "WHERE problems IS NULL"
+        )
 
     def write(self, rows: pa.Table) -> None:
         lines = rows.column("source_line").to_numpy(zero_copy_only=False)
@@ -201,15 +298,24 @@ def _with_line(table: pa.Table, access: bool, lines: object = None) -> pa.Table:
     return table.append_column("__line", pa.array(lines, pa.int64()))
 
 
+@dataclass
+class Staged:
+    """What staging collected of the usable rows, so that they need not be read again:
+    the hash of every row's key (look-ups: hash(system, event_id); a reference table:
+    hash of its key columns; uint64) and, for a reference table, the row hashes."""
+
+    keys: np.ndarray
+    row_hashes: list[pa.Array] = field(default_factory=list)
+
+
 def _stage_once(
     con: duckdb.DuckDBPyConnection,
     item: DatasetFile,
     out: Path,
     progress: Progress | None,
     chunk_rows: int,
-) -> np.ndarray | None:
-    """Stage every chunk; for look-ups, return hash(system, event_id) of every usable row
-    (uint64, for finding repeated keys without reading the staged files again)."""
+) -> Staged:
+    """Stage every chunk; return the key hashes (and row hashes) of the usable rows."""
     (out / "good").mkdir(parents=True)
     (out / "bad").mkdir()
     stream = item.stream
@@ -226,23 +332,53 @@ def _stage_once(
         chunks = ((c.table, c.lines) for c in iter_chunks(stream, chunk_rows, prepare))
     number = 0
     keys: list[np.ndarray] = []
+    row_hashes: list[pa.Array] = []
     sink = None if access else _RefSink(item.spec, out)
+    index = KeyIndex(out / "index.parquet", key_hash_probe(con)) if access else None
     if sink is not None:
         select = sink.select(select)
     try:
         with _Background() as background:
             for table, lines in chunks:
-                _stage_chunk(con, table, lines, number, out, select, raws, sink, background, keys)
+                _stage_chunk(
+                    con,
+                    table,
+                    lines,
+                    number,
+                    out,
+                    select,
+                    raws,
+                    sink,
+                    index,
+                    background,
+                    keys,
+                    row_hashes,
+                )
                 number += 1
                 if progress:
                     progress(item.name, stream.lines_done or stream.rows, total or stream.rows)
             if number == 0:  # no rows: one empty file keeps the later queries simple
                 table = _empty_chunk(item)
                 empty = np.zeros(0, dtype=np.int64)
-                _stage_chunk(con, table, empty, 0, out, select, raws, sink, background, keys)
+                _stage_chunk(
+                    con,
+                    table,
+                    empty,
+                    0,
+                    out,
+                    select,
+                    raws,
+                    sink,
+                    index,
+                    background,
+                    keys,
+                    row_hashes,
+                )
     finally:
         if sink is not None:
             sink.close()
+        if index is not None:
+            index.close()
     if access and not any((out / "good").rglob("*.parquet")):
         # every row failed: an empty file gives the later queries their columns
         target = out / "good" / "empty.parquet"
@@ -250,9 +386,7 @@ def _stage_once(
         con.register("chunk", _with_line(_empty_chunk(item), True))
         run(con, f"COPY (SELECT {ACCESS_COLUMNS} FROM ({select}) LIMIT 0) TO {lit(str(target))}")
         con.unregister("chunk")
-    if not access:
-        return None
-    return np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    return Staged(np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64), row_hashes)
 
 
 def _stage_chunk(
@@ -264,8 +398,10 @@ def _stage_chunk(
     select: str,
     raws: str,
     sink: _RefSink | None,
+    index: KeyIndex | None,
     background: _Background,
     keys: list[np.ndarray],
+    row_hashes: list[pa.Array],
 ) -> None:
     table = _with_line(table, sink is None, lines)
     con.register("chunk", table)
@@ -276,12 +412,16 @@ def _stage_chunk(
                 f"SELECT {ACCESS_COLUMNS}, hash(system, event_id) AS __key FROM ({select}) "
                 "WHERE problems IS NULL"
             ).to_arrow_table()
-            keys.append(rows.column("__key").to_numpy())
+            key = rows.column("__key").to_numpy()
+            keys.append(key)
             rows = rows.drop_columns(["__key"])
             written = rows.num_rows
-            background.submit(write_partitions, rows, good, f"c{number:05d}")
+            assert index is not None
+            background.submit(_write_lookups, rows, good, f"c{number:05d}", index, key)
         else:
             rows = con.sql(sink.usable(select)).to_arrow_table()
+            keys.append(rows.column("__key").to_numpy())
+            row_hashes.extend(rows.column("__row_hash").chunks)
             written = rows.num_rows
             background.submit(sink.write, rows)
         if written < table.num_rows:  # some rows failed: computed again, for them only

@@ -44,6 +44,7 @@ from menshen.store.manifest import (
 )
 
 PENDING = ".pending"
+KEY_INDEX = "index/access-keys.parquet"  # an ingest batch's key index (menshen.store.stage)
 DATE_DIR = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -70,6 +71,22 @@ class Snapshot:
     @property
     def access_files(self) -> list[Path]:
         return [self.home / e["path"] for _, e in self._files("ingest", "access")]
+
+    def access_key_indexes(self) -> tuple[list[Path], list[Path]]:
+        """(key index of every ingest batch that has one, the look-up files of those that
+        have look-ups but no index). See menshen.store.stage.KeyIndex."""
+        indexes: list[Path] = []
+        unindexed: list[Path] = []
+        for batch in self.batches:
+            if batch.get("kind") != "ingest":
+                continue
+            prefix = f"batches/{batch['batch_id']}/"
+            paths = [e["path"] for e in batch.get("files", [])]
+            if prefix + KEY_INDEX in paths:
+                indexes.append(self.home / (prefix + KEY_INDEX))
+            else:
+                unindexed.extend(self.home / p for p in paths if p.startswith(prefix + "access/"))
+        return indexes, unindexed
 
     def access_files_between(self, start: dt.date, end: dt.date) -> list[Path]:
         result = []

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,6 +20,7 @@ from store_testing import run
 
 from menshen.store import Store, StoreBusy
 from menshen.store.manifest import entry_hash, read_manifest
+from menshen.store.stage import KeyIndex
 from menshen.store.verify import verify_store
 
 
@@ -368,3 +370,105 @@ def test_cells_are_trimmed_of_ascii_and_full_width_spaces(tmp_path: Path, home: 
     assert stored["E0000001"]["account"] == "\t" + rows[1][3]
     assert stored["E0000002"]["subject_id"] == rows[2][4]
     assert stored["E0000002"]["subject_id_valid"]
+
+
+# --- key index (index/access-keys.parquet) -------------------------------------------------
+
+
+def test_an_ingest_batch_lists_its_key_index_and_verify_covers_it(
+    dataset: Path, home: Path
+) -> None:
+    run("ingest", dataset, "--home", home)
+    snap = Store(home).snapshot()
+    indexes, unindexed = snap.access_key_indexes()
+    assert len(indexes) == 1 and unindexed == []
+    listed = [e["path"] for e in snap.batches[0]["files"]]
+    assert f"batches/{snap.batches[0]['batch_id']}/index/access-keys.parquet" in listed
+    index = pq.read_table(indexes[0])
+    assert index.column_names == ["key", "row_hash", "source_line"]
+    assert index.num_rows == snap.rows == 300
+    stored = pa.concat_tables([pq.read_table(p) for p in snap.access_files])
+    lines, hashes = stored["source_line"].to_pylist(), stored["row_hash"].to_pylist()
+    by_line = dict(zip(lines, hashes, strict=True))
+    lines, digests = index["source_line"].to_pylist(), index["row_hash"].to_pylist()
+    for line, digest in zip(lines, digests, strict=True):
+        assert digest.hex() == by_line[line]  # the stored MD5, as 16 bytes
+    with indexes[0].open("r+b") as handle:
+        handle.seek(8)
+        byte = handle.read(1)
+        handle.seek(8)
+        handle.write(bytes([byte[0] ^ 1]))
+    result = verify_store(home)
+    assert not result.ok and "index/access-keys.parquet" in " ".join(result.problems)
+
+
+def test_the_key_index_of_a_batch_with_skipped_rows_holds_only_the_kept_ones(
+    dataset: Path, home: Path
+) -> None:
+    run("ingest", dataset, "--home", home)
+    rows = access_rows(300, seed=1) + access_rows(20, seed=2, start=300)
+    write_csv(dataset / "access.csv", ACCESS_HEADER, rows)
+    run("ingest", dataset, "--home", home)
+    indexes, _ = Store(home).snapshot().access_key_indexes()
+    assert [pq.read_metadata(p).num_rows for p in indexes] == [300, 20]
+    probes = {pq.read_schema(p).metadata[b"menshen_key_hash"] for p in indexes}
+    assert len(probes) == 1  # the rewritten index (rows skipped) carries it too
+    code, output = run("ingest", dataset, "--home", home)
+    assert code == 0 and "重複略過 duplicates 320" in output and "nothing new" in output
+
+
+def test_batches_without_a_key_index_are_still_checked(
+    dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("ingest", dataset, "--home", home)
+    snap = Store(home).snapshot()
+    monkeypatch.setattr(
+        "menshen.store.store.Snapshot.access_key_indexes",
+        lambda self: ([], [p for p in self.access_files]),
+    )
+    rows = access_rows(300, seed=1)
+    rows[9][3] = "someone-else"
+    write_csv(dataset / "access.csv", ACCESS_HEADER, rows)
+    report = Store(home).ingest(dataset)
+    access = report.files[0]
+    assert (access.duplicates, access.conflicts) == (299, 1)
+    assert snap.rows == Store(home).snapshot().rows == 300
+
+
+def test_a_key_hash_shared_by_two_keys_is_not_taken_for_the_same_event(
+    dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Make every stored key hash equal to the new rows' ones: the index then finds a
+    "match" with another row hash for every new row, and only the comparison of
+    (system, event_id) on the stored look-ups may decide."""
+    run("ingest", dataset, "--home", home)
+    snap = Store(home).snapshot()
+    [index] = snap.access_key_indexes()[0]
+    table = pq.read_table(index)
+    write_csv(dataset / "access.csv", ACCESS_HEADER, access_rows(40, seed=3, start=1000))
+    forged = table.set_column(0, "key", pa.array([0] * table.num_rows, pa.uint64()))
+    pq.write_table(forged, index)
+    real_write = KeyIndex.write
+
+    def zero_keys(self: KeyIndex, keys: np.ndarray, rows: pa.Table) -> None:
+        real_write(self, np.zeros(len(keys), dtype=np.uint64), rows)
+
+    monkeypatch.setattr("menshen.store.stage.KeyIndex.write", zero_keys)
+    report = Store(home).ingest(dataset)
+    access = report.files[0]
+    assert (access.kept, access.duplicates, access.conflicts) == (40, 0, 0)
+
+
+def test_a_key_index_hashed_by_another_duckdb_is_not_used(
+    dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("ingest", dataset, "--home", home)
+    [index] = Store(home).snapshot().access_key_indexes()[0]
+    assert pq.read_schema(index).metadata[b"menshen_key_hash"].startswith(b"[")
+    # As if DuckDB's hash() had changed: the probe no longer matches the stored one.
+    monkeypatch.setattr("menshen.store.dedup.key_hash_probe", lambda con: "[1]")
+    rows = access_rows(300, seed=1)
+    rows[9][3] = "someone-else"
+    write_csv(dataset / "access.csv", ACCESS_HEADER, rows)
+    access = Store(home).ingest(dataset).files[0]
+    assert (access.duplicates, access.conflicts, access.kept) == (299, 1, 0)
