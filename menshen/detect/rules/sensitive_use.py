@@ -15,6 +15,19 @@ from menshen.detect.testing import lookup
 def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
     t = t.filter(t.deliberate & (t.sensitivity == "high") & (~t.purpose_known | ~t.unit_allowed))
+    # Only the narrow columns come from the wide look-ups table; the names and texts are
+    # per system / purpose / unit, so they are taken from the small reference tables (the
+    # same de-duplicated rows enrich() joined) instead of being read for every look-up.
+    t = t.select(t.system, t.event_id, t.unit_id, t.purpose_code, t.purpose_known)
+    sy = ctx.systems.select(y_system=ctx.systems.system, system_name=ctx.systems.name)
+    t = t.left_join(sy, t.system == sy.y_system).drop("y_system")
+    pu = ctx.purposes
+    pu = pu.select(
+        p_system=pu.system, p_code=pu.purpose_code, purpose_description=pu.description,
+        allowed_units=pu.allowed_units,
+    )  # fmt: skip
+    t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
+    t = t.drop("p_system", "p_code")
     units = ctx.units.select(n_unit=ctx.units.unit_id, unit_name=ctx.units.name)
     t = t.left_join(units, t.unit_id == units.n_unit).drop("n_unit")
     name = text(t.system_name, "")
