@@ -29,7 +29,6 @@ from menshen.detect.settings import Settings
 
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 MAX_SENTENCES_PER_RULE = 3
-MASK_RULES = 62  # up to this many rules, a set of rules is an int64 bit mask
 
 FINDINGS_SCHEMA = pa.schema(
     [
@@ -240,24 +239,13 @@ def build_findings(
     severity = pc.take(
         pa.array([severities[names[i]] for i in fired_order], pa.string()), pa.array(top)
     )
-    if n_rules <= MASK_RULES:  # the set of fired rules as a bit mask: one JSON per set
-        mask = np.zeros(n_groups, dtype=np.int64)
-        np.bitwise_or.at(mask, pg, np.left_shift(1, pr).astype(np.int64))
-        masks, mask_code = np.unique(mask, return_inverse=True)
-        mask_json = [
-            json.dumps(
-                {names[fired_order[i]]: hashes[names[fired_order[i]]] for i in range(n_rules)
-                 if m >> i & 1},
-                sort_keys=True,
-            )
-            for m in masks.tolist()
-        ]  # fmt: skip
-        rule_hashes = pc.take(pa.array(mask_json, pa.string()), pa.array(mask_code.ravel()))
-    else:
-        rule_hashes = pa.array(
-            [json.dumps({r: hashes[r] for r in rs}, sort_keys=True) for rs in fired.to_pylist()],
-            pa.string(),
-        )
+    # One JSON of rule hashes per distinct set of fired rules, shared by its groups.
+    fired_sets = pc.dictionary_encode(pc.binary_join(fired, "\x1f"))
+    set_json = [
+        json.dumps({r: hashes[r] for r in rules.split("\x1f")}, sort_keys=True)
+        for rules in fired_sets.dictionary.to_pylist()
+    ]
+    rule_hashes = pc.take(pa.array(set_json, pa.string()), fired_sets.indices)
 
     # Events per group: distinct, in time order (= order of their first hit).
     ge = g * (int(ev.max()) + 1) + ev

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,6 +284,18 @@ def _empty_chunk(item: DatasetFile) -> pa.Table:
     return table
 
 
+def _at_least_one(
+    chunks: Iterable[tuple[pa.Table, object]], item: DatasetFile
+) -> Iterator[tuple[pa.Table, object]]:
+    """The chunks, or one empty chunk when there are none: the later queries need a file."""
+    empty = True
+    for chunk in chunks:
+        empty = False
+        yield chunk
+    if empty:
+        yield _empty_chunk(item), np.zeros(0, dtype=np.int64)
+
+
 def _with_valid(chunk: Chunk) -> Chunk:
     valid = valid_mask(chunk.table.column("subject_id"))
     return Chunk(chunk.table.append_column("__valid", pa.array(valid, pa.bool_())), chunk.lines)
@@ -339,41 +351,14 @@ def _stage_once(
         select = sink.select(select)
     try:
         with _Background() as background:
-            for table, lines in chunks:
+            for table, lines in _at_least_one(chunks, item):
                 _stage_chunk(
-                    con,
-                    table,
-                    lines,
-                    number,
-                    out,
-                    select,
-                    raws,
-                    sink,
-                    index,
-                    background,
-                    keys,
-                    row_hashes,
-                )
+                    con, table, lines, number, out, select, raws, sink, index, background,
+                    keys, row_hashes,
+                )  # fmt: skip
                 number += 1
                 if progress:
                     progress(item.name, stream.lines_done or stream.rows, total or stream.rows)
-            if number == 0:  # no rows: one empty file keeps the later queries simple
-                table = _empty_chunk(item)
-                empty = np.zeros(0, dtype=np.int64)
-                _stage_chunk(
-                    con,
-                    table,
-                    empty,
-                    0,
-                    out,
-                    select,
-                    raws,
-                    sink,
-                    index,
-                    background,
-                    keys,
-                    row_hashes,
-                )
     finally:
         if sink is not None:
             sink.close()

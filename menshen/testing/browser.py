@@ -56,7 +56,13 @@ def menshen_command(*args: str) -> list[str]:
 class ServedHome:
     """`menshen serve` on a free loopback port for a home, in a process of its own."""
 
-    def __init__(self, home: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),  # more `menshen serve` options: ("--workers", "2")
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
@@ -66,7 +72,7 @@ class ServedHome:
         server_env.pop("MENSHEN_DATABASE_URL", None)
         server_env.pop("DJANGO_SETTINGS_MODULE", None)
         self.process = subprocess.Popen(
-            menshen_command("serve", "--port", str(self.port), "--home", str(home)),
+            menshen_command("serve", "--port", str(self.port), "--home", str(home), *args),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=server_env,
@@ -84,7 +90,8 @@ class ServedHome:
             raise RuntimeError(f"menshen serve did not start: {error}\n{log}") from None
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """Stop the server (SIGTERM, SIGKILL after 15 s); return its exit code."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -93,6 +100,7 @@ class ServedHome:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+        return self.process.returncode
 
     def __enter__(self) -> ServedHome:
         return self.wait()

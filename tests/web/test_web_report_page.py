@@ -5,7 +5,6 @@ items; and `menshen serve --workers N` pre-forks on one socket."""
 from __future__ import annotations
 
 import re
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -129,27 +128,13 @@ class ReportPageTests(CastTestCase):
 
 def test_serve_with_two_workers_preforks_and_stops_cleanly(tmp_path: Path) -> None:
     """`menshen serve --workers 2`: one socket, two children answering, none left after."""
-    from menshen.testing.browser import menshen_command
-    from menshen.testing.net import free_port, wait_for_http
+    from menshen.testing.browser import ServedHome
 
-    port = free_port()
-    home = tmp_path / "home"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "MENSHEN_HOME": str(home),
-        "MENSHEN_SECRET_KEY": "test-only-secret-" + "k" * 48,
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        menshen_command("serve", "--port", str(port), "--home", str(home), "--workers", "2"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/accounts/login/"
+    served = ServedHome(tmp_path / "home", tmp_path / "serve.log", args=("--workers", "2"))
+    url = f"{served.url}/accounts/login/"
     try:
-        wait_for_http(url, 120.0, lambda: server.poll() is None)
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        served.wait(120.0)
+        children = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children")
         if children.is_file():
             assert len(children.read_text().split()) == 2
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -157,9 +142,7 @@ def test_serve_with_two_workers_preforks_and_stops_cleanly(tmp_path: Path) -> No
             with opener.open(url, timeout=30) as response:
                 assert response.status == 200
     finally:
-        server.terminate()
-        code = server.wait(timeout=30)
-        log.close()
+        code = served.stop()
     assert code == 0, (tmp_path / "serve.log").read_text(errors="replace")
     text = (tmp_path / "serve.log").read_text(errors="replace")
     assert "2 個行程 / processes" in text

@@ -5,7 +5,6 @@ no slot, exports outside the slots."""
 from __future__ import annotations
 
 import http.client
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,25 +51,14 @@ def test_exports_run_outside_the_slots() -> None:
 def test_an_idle_kept_alive_connection_holds_no_slot(tmp_path: Path) -> None:
     """One process, one slot: a browser's idle keep-alive connection must not block others,
     and concurrent requests beyond the slots wait (in the backlog), none is refused."""
-    from menshen.testing.browser import menshen_command
-    from menshen.testing.net import free_port, wait_for_http
+    from menshen.testing.browser import ServedHome
 
-    port = free_port()
-    home = tmp_path / "home"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "MENSHEN_HOME": str(home),
-        "MENSHEN_SECRET_KEY": "test-only-secret-" + "k" * 48,
-    }
-    command = ["serve", "--port", str(port), "--home", str(home), "--workers", "1"]
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        menshen_command(*command, "--threads", "1"), stdout=log, stderr=subprocess.STDOUT, env=env
+    served = ServedHome(
+        tmp_path / "home", tmp_path / "serve.log", args=("--workers", "1", "--threads", "1")
     )
+    port = served.port
     try:
-        wait_for_http(
-            f"http://127.0.0.1:{port}/accounts/login/", 120.0, lambda: server.poll() is None
-        )
+        served.wait(120.0)
         idle = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         idle.request("GET", "/accounts/login/")
         first = idle.getresponse()
@@ -98,8 +86,6 @@ def test_an_idle_kept_alive_connection_holds_no_slot(tmp_path: Path) -> None:
         assert again.status == 200
         idle.close()
     finally:
-        server.terminate()
-        code = server.wait(timeout=30)
-        log.close()
+        code = served.stop()
     assert code == 0, (tmp_path / "serve.log").read_text(errors="replace")
     assert "1 requests at once" in (tmp_path / "serve.log").read_text(errors="replace")
