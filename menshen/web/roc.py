@@ -6,9 +6,14 @@ import datetime as dt
 
 
 def roc_date(day: dt.date | dt.datetime | None) -> str:
-    """115年11月29日 for 2026-11-29."""
+    """115年11月29日 for 2026-11-29 (an aware datetime: its date in the current time zone)."""
     if day is None:
         return ""
+    if isinstance(day, dt.datetime):
+        from django.utils import timezone
+
+        if timezone.is_aware(day):
+            day = timezone.localtime(day)
     return f"{day.year - 1911}年{day.month}月{day.day}日"
 
 
@@ -20,4 +25,4 @@ def roc_datetime(moment: dt.datetime | None) -> str:
 
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
-    return f"{roc_date(moment)} {moment:%H:%M}"
+    return f"{roc_date(moment.date())} {moment:%H:%M}"

@@ -31,7 +31,7 @@ from django.utils.translation import gettext, ngettext
 
 from menshen.web.reports.models import ReviewItem
 from menshen.web.reports.templatetags.menshen_tags import rule_titles, severity
-from menshen.web.roc import roc_datetime
+from menshen.web.roc import roc_date, roc_datetime
 
 
 def escape(value: object) -> str:
@@ -233,7 +233,7 @@ def lookup_rows(
         if timezone.is_aware(at):
             at = timezone.localtime(at, zone)
         add(f'<tr data-testid="lookup-row">\n'
-            f'<td>{at:%H:%M:%S}<br><span class="meta">{at:%Y-%m-%d}</span></td>\n'
+            f'<td>{at:%H:%M:%S}<br><span class="meta">{roc_date(at.date())}</span></td>\n'
             f"<td>{escape(names.get(lk.staff_id, '') or lk.staff_id)}<br>"
             f'<span class="meta">{escape(lk.account)}</span></td>\n'
             f'<td>{escape(lk.system)}<br><span class="meta">{escape(lk.action)}</span></td>\n'
