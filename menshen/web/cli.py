@@ -56,7 +56,9 @@ def run_sync_staff(home: Path, roles: Path | None = None) -> None:
     )
 
 
-def run_build_reports(home: Path, start: dt.date | None = None, end: dt.date | None = None) -> None:
+def run_build_reports(
+    home: Path, start: dt.date | None = None, end: dt.date | None = None, escalate: bool = True
+) -> None:
     from rich.progress import Progress
 
     from menshen.web.reports.build import BuildError, build_from_store
@@ -72,7 +74,7 @@ def run_build_reports(home: Path, start: dt.date | None = None, end: dt.date | N
             summary = build_from_store(home, progress=step, start=start, end=end)
         except BuildError as error:
             raise click.ClickException(str(error)) from None
-    escalated = escalate_overdue()
+    escalated = escalate_overdue() if escalate else []
     click.echo(
         f"新建 {summary.created}、重建 {summary.rebuilt}、未變 {summary.unchanged}、"
         f"已送審不重建 {summary.locked}；查詢 {summary.lookups} 筆、待審項目 {summary.items}；"

@@ -4,11 +4,13 @@ the `menshen ingest` / `menshen detect` commands)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import secrets
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -64,7 +66,19 @@ def build_demo(home: Path, events: int = 40_000, days: int = 14) -> Path:
     click.echo("4/6 同步人員 / sync staff")
     run_sync_staff(home)
     click.echo("5/6 稽核日報表 / build reports")
-    run_build_reports(home)
+    run_build_reports(home, escalate=False)
+    history = seed_history(dataset / "labels.csv")
+    from menshen.web.reports.overdue import escalate_overdue
+
+    escalated = escalate_overdue()
+    click.echo(
+        f"示範歷史：{history.approved} 份日報表已審核並核定（{history.improper} 項不當、"
+        f"{history.justified} 項有正當理由），{len(history.open_dates)} 日待審"
+        f"（{', '.join(str(d) for d in history.open_dates)}），逾期陳報 {len(escalated)}\n"
+        f"demo history: {history.approved} reports reviewed and approved ({history.improper} "
+        f"improper, {history.justified} justified); {len(history.open_dates)} recent days open; "
+        f"{len(escalated)} overdue reports escalated"
+    )
     click.echo("6/6 示範帳號 / demo accounts")
     accounts = create_demo_accounts()
     lines = [f"{role:9} {user:14} {password}   {label}" for role, user, password, label in accounts]
@@ -75,6 +89,137 @@ def build_demo(home: Path, events: int = 40_000, days: int = 14) -> Path:
     click.echo(text)
     click.echo(f"({time.monotonic() - started:.0f} s; 帳號另存於 / also in {credentials})")
     return home
+
+
+@dataclass
+class History:
+    approved: int = 0
+    justified: int = 0
+    improper: int = 0
+    open_dates: list[dt.date] = field(default_factory=list)
+
+
+HISTORY_REASON = {
+    "justified": "（示範）經查為承辦業務所需 / demo: the look-up served the staff member's work",
+    "improper": "（示範）查無業務需要，移送政風 / demo: no business need; referred to ethics",
+}
+
+
+def _labelled_misuse(labels: Path) -> set[str]:
+    """`system:event_id` of every look-up the synthetic world labels as misuse."""
+    if not labels.is_file():
+        return set()
+    with labels.open(encoding="utf-8", newline="") as handle:
+        return {
+            f"{row['system']}:{row['event_id']}"
+            for row in csv.DictReader(handle)
+            if row.get("misuse") == "1"
+        }
+
+
+def seed_history(labels: Path, open_days: int = 3) -> History:
+    """Make the demo look like an agency that has used menshen for a while: every report but
+    those of the last `open_days` report dates was reviewed by a reviewer of its unit and
+    approved by an approver, through the real workflow (so separation of duties holds), and
+    dated the workday after its report date. Items are decided by the world's labels: a
+    finding holding a look-up labelled misuse is improper (which opens an investigation),
+    everything else justified. Reports no eligible reviewer or approver can act on stay open.
+    The most recent report dates stay open: due today, or overdue and escalated."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from menshen.web.accounts.models import Person, Role, RoleGrant
+    from menshen.web.accounts.scope import Access, build_access
+    from menshen.web.investigations.models import Investigation
+    from menshen.web.reports import workflow
+    from menshen.web.reports.models import Lookup, Report, ReportEvent, ReviewItem
+    from menshen.web.reports.overdue import due_date
+
+    history = History()
+    dates = sorted(set(Report.objects.values_list("report_date", flat=True)), reverse=True)
+    history.open_dates = sorted(dates[:open_days])
+    misuse = _labelled_misuse(labels)
+
+    def people(role: str) -> list[tuple[Person, Access]]:
+        """(person, access) of everyone holding `role`; unit-level grants first."""
+        grants = (
+            RoleGrant.objects.filter(role=role, person__user__isnull=False)
+            .select_related("person__user")
+            .order_by("unit_id", "person__staff_id")
+        )
+        seen: dict[int, tuple[Person, Access]] = {}
+        for grant in grants:
+            seen.setdefault(grant.person.pk, (grant.person, build_access(grant.person.user)))
+        return list(seen.values())
+
+    reviewers, approvers = people(Role.REVIEWER), people(Role.APPROVER)
+    old = Report.objects.filter(report_date__lt=history.open_dates[0], status=Report.Status.OPEN)
+    for report in old.order_by("report_date", "unit_id"):
+        items = list(ReviewItem.objects.filter(report=report).select_related("report"))
+        in_report = set(
+            Lookup.objects.filter(report=report).values_list("staff_id", flat=True).distinct()
+        )
+        # the unit's own supervisor first, else one above who is not the only approver
+        # (nobody decides their own items; the approver cannot be the reviewer)
+        approver_ids = {person.pk for person, _ in approvers}
+        eligible = sorted(
+            (
+                (person, access)
+                for person, access in reviewers
+                if access.covers(Role.REVIEWER, report.unit_id)
+                and all(i.staff_id != person.staff_id for i in items)
+            ),
+            key=lambda pa: (
+                pa[0].unit_id != report.unit_id,
+                pa[0].pk in approver_ids,
+                pa[0].staff_id,
+            ),
+        )
+        pair = next(
+            (
+                (reviewer_access, approver_access)
+                for reviewer, reviewer_access in eligible
+                for person, approver_access in approvers
+                if person.pk != reviewer.pk
+                and person.staff_id not in in_report
+                and approver_access.covers(Role.APPROVER, report.unit_id)
+            ),
+            None,
+        )
+        if pair is None:
+            continue
+        reviewer_access, approver_access = pair
+        built = timezone.make_aware(
+            dt.datetime.combine(report.report_date + dt.timedelta(days=1), dt.time(2, 0))
+        )
+        moment = timezone.make_aware(
+            dt.datetime.combine(due_date(report.report_date), dt.time(10, 30))
+        )
+        approved_at = moment + dt.timedelta(hours=2)
+        with transaction.atomic():
+            for item in items:
+                bad = any(key in misuse for key in item.event_keys)
+                decision = "improper" if bad else "justified"
+                workflow.decide(reviewer_access, item, decision, HISTORY_REASON[decision])
+                if bad:
+                    history.improper += 1
+                else:
+                    history.justified += 1
+            workflow.submit(reviewer_access, report)
+            workflow.approve(approver_access, report)
+            ReviewItem.objects.filter(report=report).update(decided_at=moment)
+            Report.objects.filter(pk=report.pk).update(
+                built_at=built, submitted_at=moment, approved_at=approved_at
+            )
+            events = ReportEvent.objects.filter(report=report)
+            events.filter(action=ReportEvent.Action.BUILT).update(at=built)
+            events.filter(action=ReportEvent.Action.APPROVED).update(at=approved_at)
+            events.exclude(
+                action__in=(ReportEvent.Action.BUILT, ReportEvent.Action.APPROVED)
+            ).update(at=moment)
+            Investigation.objects.filter(report=report).update(opened_at=moment)
+        history.approved += 1
+    return history
 
 
 def create_demo_accounts() -> list[tuple[str, str, str, str]]:
