@@ -73,7 +73,7 @@ def build_demo(home: Path, events: int = 40_000, days: int = 14) -> Path:
     escalated = escalate_overdue()
     click.echo(
         f"示範歷史：{history.approved} 份日報表已審核並核定（{history.improper} 項不當、"
-        f"{history.justified} 項有正當理由），{len(history.open_dates)} 日待審"
+        f"{history.justified} 項合理），{len(history.open_dates)} 日待審"
         f"（{', '.join(str(d) for d in history.open_dates)}），逾期陳報 {len(escalated)}\n"
         f"demo history: {history.approved} reports reviewed and approved ({history.improper} "
         f"improper, {history.justified} justified); {len(history.open_dates)} recent days open; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from webcast import CastTestCase
 
 from menshen.web.accounts.scope import build_access
@@ -47,6 +48,9 @@ class WorkflowTests(CastTestCase):
         case = Investigation.objects.get(item=self.item("f-clerk1-a"))
         assert case.staff_id == "clerk1" and case.status == "open"
         assert build_access(self.people["ethics"].user).investigations().filter(pk=case.pk).exists()
+        # the ethics officer's list names the staff member, not only the staff id
+        page = self.client_for("ethics").get(reverse("investigations:list")).content.decode()
+        assert self.people["clerk1"].name in page and "clerk1" in page
 
     def test_an_improper_decision_is_final(self) -> None:
         workflow.decide(self.access("chief1"), self.item("f-clerk1-a"), "improper")

@@ -70,7 +70,11 @@ def _require_ethics(request: HttpRequest) -> None:
 
 def investigation_list(request: HttpRequest) -> HttpResponse:
     _require_ethics(request)
-    qs = access_for(request).investigations().select_related("report__unit", "opened_by")
+    qs = (
+        access_for(request)
+        .investigations()
+        .select_related("report__unit", "opened_by", "item__staff_person")
+    )
     status = request.GET.get("status", "open")
     if status in Investigation.Status.values:
         qs = qs.filter(status=status)
