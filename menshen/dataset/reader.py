@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from menshen.dataset.errors import DatasetError, Problem
 from menshen.dataset.scan import ScanResult, open_bytes
+from menshen.dataset.validate import Shortcuts
 
 MIN_BLOCK = 16 << 20
 
@@ -43,6 +44,7 @@ class Rejected:
 class Chunk:
     table: pa.Table  # every column a string, names as in the header
     lines: np.ndarray  # int64, physical line of each row
+    shortcuts: Shortcuts | None = None  # what validating its cells may skip (stage's prepare)
 
 
 @dataclass
@@ -59,19 +61,30 @@ class FileStream:
     # Newlines inside quoted values are rare: counting them costs a scan of every cell, so
     # the first read assumes none and `lines_consistent` tells whether to read again.
     count_newlines: bool = False
+    # The same assumption for pyarrow's chunker: without `newlines_in_values` it cuts blocks
+    # at the last newline instead of lexing every byte for quotes (parsing costs less than
+    # half). A cut inside a quoted value makes pyarrow fail ("out of sync with chunker"):
+    # then QuotedNewlines is raised and the file is read again with quote-aware chunking.
+    # Where no cut falls inside a quoted value, the rows are the same either way.
+    quoted_newlines: bool = False
 
     @property
     def lines_consistent(self) -> bool:
         return self.scan is None or self.count_newlines or self.lines_done == self.scan.lines
 
-    def reset(self, count_newlines: bool) -> None:
+    def reset(self, count_newlines: bool, quoted_newlines: bool = True) -> None:
         self.rejected.clear()
         self.blank_lines = self.rows = self.lines_done = 0
         self.count_newlines = count_newlines
+        self.quoted_newlines = quoted_newlines or count_newlines
 
     @property
     def is_parquet(self) -> bool:
         return self.path.name.endswith(".parquet")
+
+
+class QuotedNewlines(Exception):
+    """The file must be read again with quote-aware chunking (see FileStream)."""
 
 
 class _PatchedStream:
@@ -145,25 +158,36 @@ def _iter_csv(stream: FileStream, chunk_rows: int) -> Iterator[Chunk]:
         source = pa.CompressedInputStream(pa.OSFile(str(stream.path)), "gzip")
     else:
         source = pa.OSFile(str(stream.path))
-    encoding = scan.encoding if scan.encoding not in ("utf-8", "utf-8-sig") else "utf8"
-    reader = pacsv.open_csv(
-        source,
-        read_options=pacsv.ReadOptions(
-            use_threads=False,
-            block_size=block,
-            skip_rows=1,
-            column_names=names,
-            encoding=encoding,
-        ),
-        parse_options=pacsv.ParseOptions(
-            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    utf8 = scan.encoding in ("utf-8", "utf-8-sig")
+    optimistic = not stream.quoted_newlines
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,
+                block_size=block,
+                skip_rows=1,
+                column_names=names,
+                encoding="utf8" if utf8 else scan.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=not optimistic,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                # The first pass validated every byte of a UTF-8 file (scan_csv): no second
+                # check. A file in another encoding is transcoded by pyarrow, and checked.
+                check_utf8=not utf8,
+            ),
+        )
+    except pa.ArrowInvalid:
+        if optimistic:
+            raise QuotedNewlines from None
+        raise
     next_record = 2  # pyarrow numbers records from 1, the header being record 1
     next_line = 2
     pending: list[pa.RecordBatch] = []
@@ -235,6 +259,8 @@ def _iter_csv(stream: FileStream, chunk_rows: int) -> Iterator[Chunk]:
                 pending, pending_lines, pending_rows = [], [], 0
         place(0, np.zeros(0, dtype=np.int64))
     except pa.ArrowInvalid as exc:
+        if optimistic:
+            raise QuotedNewlines from None  # read again, quote-aware: the same error, if real
         raise DatasetError(
             Problem(
                 stream.path.name, next_line, None, None, f"CSV 無法解析 / unparseable CSV: {exc}"

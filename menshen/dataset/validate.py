@@ -10,6 +10,11 @@ quarantine file).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
 from menshen.dataset.schema import Column, FileSpec
 
 SEP = "\x1f"
@@ -130,13 +135,109 @@ def problem_checks(col: Column, raw: str, typed: str) -> list[tuple[str, str]]:
     return checks
 
 
-def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: str = "chunk") -> str:
+@dataclass(frozen=True)
+class Shortcuts:
+    """What a chunk's cells allow the SELECT to skip, decided from its Arrow buffers
+    (`chunk_shortcuts`); each shortcut gives the very values of the full expression.
+    `untrimmed`: columns where no cell could be changed by trim_expr (no cell starts with a
+    byte below '!' or a non-ASCII one, none ends with a space or a non-ASCII byte — a
+    superset of trim_expr's own test), so the cell is used as it is. `plain_timestamps`:
+    columns among those whose every non-empty cell is 19 ASCII bytes shaped
+    YYYY-MM-DD[T ]HH:MM:SS with no 'Z', '+', '-' in the seconds and no comma: for such a
+    cell, timestamp_expr is `try_cast(cell AS TIMESTAMP)` (shape test true, no offset, no
+    comma), and for an empty one both are NULL."""
+
+    untrimmed: frozenset[str] = frozenset()
+    plain_timestamps: frozenset[str] = frozenset()
+
+
+def _string_parts(column: pa.ChunkedArray | pa.Array) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(offsets, data bytes) of each piece of a string column without nulls; [] when the
+    column is of another type or has nulls (no shortcut is taken then)."""
+    pieces = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for piece in pieces:
+        if not pa.types.is_string(piece.type) or piece.null_count:
+            return []
+        offsets = np.frombuffer(piece.buffers()[1], dtype=np.int32)[
+            piece.offset : piece.offset + len(piece) + 1
+        ]
+        data = piece.buffers()[2]
+        parts.append(
+            (offsets, np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, np.uint8))
+        )
+    return parts
+
+
+def _untrimmed(parts: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    for offsets, data in parts:
+        starts, ends = offsets[:-1], offsets[1:]
+        full = ends > starts  # an empty cell is '' trimmed or not
+        first = data[starts[full]]
+        last = data[ends[full] - 1]
+        if np.any((first < 0x21) | (first >= 0x80) | (last == 0x20) | (last >= 0x80)):
+            return False
+    return True
+
+
+_TS_FIXED = ((4, ord("-")), (7, ord("-")), (13, ord(":")))
+
+
+def _plain_timestamps(parts: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    for offsets, data in parts:
+        lengths = np.diff(offsets)
+        full = int(np.count_nonzero(lengths))
+        if full == 0:
+            continue
+        if np.any((lengths != 0) & (lengths != 19)):
+            return False
+        # Non-empty cells of 19 bytes each are one contiguous block: a (cells, 19) view.
+        cells = data[int(offsets[0]) : int(offsets[-1])].reshape(full, 19)
+        if np.any(cells >= 0x80) or np.any(cells == ord(",")):
+            return False
+        if any(np.any(cells[:, at] != byte) for at, byte in _TS_FIXED):
+            return False
+        separator = cells[:, 10]
+        if np.any((separator != ord("T")) & (separator != ord(" "))):
+            return False
+        tail = cells[:, 16:]
+        if np.any((tail == ord("+")) | (tail == ord("-")) | (tail == ord("Z"))):
+            return False
+    return True
+
+
+def chunk_shortcuts(spec: FileSpec, table: pa.Table) -> Shortcuts:
+    """The Shortcuts a chunk (Arrow table of strings, as read) allows."""
+    untrimmed = set()
+    plain = set()
+    for col in spec.columns:
+        if col.name not in table.column_names:
+            continue
+        parts = _string_parts(table.column(col.name))
+        if not parts or not _untrimmed(parts):
+            continue
+        untrimmed.add(col.name)
+        if col.type == "timestamp" and _plain_timestamps(parts):
+            plain.add(col.name)
+    return Shortcuts(frozenset(untrimmed), frozenset(plain))
+
+
+def select_sql(
+    spec: FileSpec,
+    present: set[str],
+    source_file: str,
+    relation: str = "chunk",
+    shortcuts: Shortcuts | None = None,
+) -> str:
     """The SELECT that validates and normalises a chunk of `spec` rows.
 
     Three layers, so that nothing is computed twice: the cells trimmed (`t__<column>`), the
     typed values, then the checks, which refer to both by name. `problems` is built only for
-    failing rows (CASE evaluates lazily): a clean row pays one boolean per check."""
+    failing rows (CASE evaluates lazily): a clean row pays one boolean per check.
+    `shortcuts` (from chunk_shortcuts on the chunk it is run on) drops the trim test and the
+    timestamp shape tests where the chunk's cells cannot need them: same values, less work."""
     access = spec.table == "access"
+    cut = shortcuts or Shortcuts()
 
     def trimmed_name(col: Column) -> str:
         return q("t__" + col.name) if col.name in present else "''"
@@ -151,11 +252,18 @@ def select_sql(spec: FileSpec, present: set[str], source_file: str, relation: st
     )
     extra = ", __valid" if access else ""
     used = sorted(c.name for c in spec.columns if c.name in present)
-    cells = "".join(f"{trim_expr(q(name))} AS {q('t__' + name)}, " for name in used)
-    layer0 = f"SELECT {cells}__line{extra} FROM {relation}"
-    typed = ", ".join(
-        f"{typed_expr(c, trimmed_name(c), access=access)} AS {q(c.name)}" for c in spec.columns
+    cells = "".join(
+        f"{q(name) if name in cut.untrimmed else trim_expr(q(name))} AS {q('t__' + name)}, "
+        for name in used
     )
+    layer0 = f"SELECT {cells}__line{extra} FROM {relation}"
+
+    def typed_value(c: Column) -> str:
+        if c.name in cut.plain_timestamps and c.name in present:
+            return f"try_cast({trimmed_name(c)} AS TIMESTAMP)"
+        return typed_expr(c, trimmed_name(c), access=access)
+
+    typed = ", ".join(f"{typed_value(c)} AS {q(c.name)}" for c in spec.columns)
     layer1 = f"SELECT *, {typed} FROM ({layer0})"
     names = ", ".join(q(c.name) for c in spec.columns)
     valid = ", __valid AS subject_id_valid" if access else ""

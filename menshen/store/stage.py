@@ -23,9 +23,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from menshen.dataset.files import DatasetFile
-from menshen.dataset.reader import Chunk, iter_chunks
+from menshen.dataset.reader import Chunk, QuotedNewlines, iter_chunks
 from menshen.dataset.schema import FileSpec
-from menshen.dataset.validate import lit, q, raw_sql, select_sql
+from menshen.dataset.validate import Shortcuts, chunk_shortcuts, lit, q, raw_sql, select_sql
 from menshen.ids import valid_mask
 
 Progress = Callable[[str, int, int], None]
@@ -185,8 +185,14 @@ def stage_file(
     chunk_rows: int,
 ) -> Staged:
     """Stage the file; read it a second time, counting newlines inside quoted values, when
-    the first read shows there are some (rare, and it keeps line numbers right)."""
-    keys = _stage_once(con, item, out, progress, chunk_rows)
+    the first read shows there are some (rare, and it keeps line numbers right) — or, with
+    quote-aware chunking, when the first read's cheap chunking cut a quoted value."""
+    try:
+        keys = _stage_once(con, item, out, progress, chunk_rows)
+    except QuotedNewlines:  # a block of the cheap chunking ended inside a quoted value
+        shutil.rmtree(out)
+        item.stream.reset(count_newlines=False, quoted_newlines=True)
+        keys = _stage_once(con, item, out, progress, chunk_rows)
     if not item.stream.lines_consistent:
         shutil.rmtree(out)
         item.stream.reset(count_newlines=True)
@@ -285,20 +291,21 @@ def _empty_chunk(item: DatasetFile) -> pa.Table:
 
 
 def _at_least_one(
-    chunks: Iterable[tuple[pa.Table, object]], item: DatasetFile
-) -> Iterator[tuple[pa.Table, object]]:
+    chunks: Iterable[tuple[pa.Table, object, Shortcuts | None]], item: DatasetFile
+) -> Iterator[tuple[pa.Table, object, Shortcuts | None]]:
     """The chunks, or one empty chunk when there are none: the later queries need a file."""
     empty = True
     for chunk in chunks:
         empty = False
         yield chunk
     if empty:
-        yield _empty_chunk(item), np.zeros(0, dtype=np.int64)
+        yield _empty_chunk(item), np.zeros(0, dtype=np.int64), None
 
 
 def _with_valid(chunk: Chunk) -> Chunk:
     valid = valid_mask(chunk.table.column("subject_id"))
-    return Chunk(chunk.table.append_column("__valid", pa.array(valid, pa.bool_())), chunk.lines)
+    table = chunk.table.append_column("__valid", pa.array(valid, pa.bool_()))
+    return Chunk(table, chunk.lines, chunk.shortcuts)
 
 
 def _with_line(table: pa.Table, access: bool, lines: object = None) -> pa.Table:
@@ -334,32 +341,46 @@ def _stage_once(
     access = item.spec.table == "access"
     total = stream.scan.lines if stream.scan is not None else 0
     present = set(stream.columns)
-    select = select_sql(item.spec, present, item.name)
     raws = raw_sql(item.spec, present)
+    sink = None if access else _RefSink(item.spec, out)
+    selects: dict[Shortcuts, str] = {}
+
+    def select_for(shortcuts: Shortcuts) -> str:
+        """The chunk's SELECT, with the shortcuts its cells allow (a few variants a file)."""
+        if shortcuts not in selects:
+            select = select_sql(item.spec, present, item.name, shortcuts=shortcuts)
+            selects[shortcuts] = select if sink is None else sink.select(select)
+        return selects[shortcuts]
+
+    def prepare(chunk: Chunk) -> Chunk:
+        # In the reading thread, ahead: the shortcuts and the subject ids' checksums.
+        chunk = _with_valid(chunk) if access else chunk
+        chunk.shortcuts = chunk_shortcuts(item.spec, chunk.table)
+        return chunk
+
     if item.calendar_chunk is not None:
-        chunks = [(item.calendar_chunk.table, item.calendar_chunk.lines)]
+        chunks = [(item.calendar_chunk.table, item.calendar_chunk.lines, Shortcuts())]
     else:
-        # The subject ids' checksums are computed in the reading thread, ahead.
-        prepare = _with_valid if access else None
-        chunks = ((c.table, c.lines) for c in iter_chunks(stream, chunk_rows, prepare))
+        chunks = ((c.table, c.lines, c.shortcuts) for c in iter_chunks(stream, chunk_rows, prepare))
     number = 0
     keys: list[np.ndarray] = []
     row_hashes: list[pa.Array] = []
-    sink = None if access else _RefSink(item.spec, out)
     index = KeyIndex(out / "index.parquet", key_hash_probe(con)) if access else None
-    if sink is not None:
-        select = sink.select(select)
+    # DuckDB then returns a chunk's rows in their order (no extra cost for this filter and
+    # projection), so the writers need not sort them back by line (a take of every column).
+    run(con, "SET preserve_insertion_order=true")
     try:
         with _Background() as background:
-            for table, lines in _at_least_one(chunks, item):
+            for table, lines, shortcuts in _at_least_one(chunks, item):
                 _stage_chunk(
-                    con, table, lines, number, out, select, raws, sink, index, background,
-                    keys, row_hashes,
+                    con, table, lines, number, out, select_for(shortcuts or Shortcuts()), raws,
+                    sink, index, background, keys, row_hashes,
                 )  # fmt: skip
                 number += 1
                 if progress:
                     progress(item.name, stream.lines_done or stream.rows, total or stream.rows)
     finally:
+        run(con, "SET preserve_insertion_order=false")
         if sink is not None:
             sink.close()
         if index is not None:
