@@ -116,11 +116,23 @@ def generate_resident_id(
     return prefix + _check_digit(prefix)
 
 
+_WEIGHTS_REST = np.array(WEIGHTS[3:], dtype=np.int16)
+# The checksum digit of an id's second character: 1, 2, 8, 9 as such; an old resident
+# id's letter A-D by its value's last digit; -1 for anything else.
+_SECOND_TABLE = np.full(256, -1, dtype=np.int16)
+for _char in "1289":
+    _SECOND_TABLE[ord(_char)] = int(_char)
+for _char in OLD_RESIDENT_SECOND:
+    _SECOND_TABLE[ord(_char)] = LETTER_VALUES[_char] % 10
+
+
 def valid_mask(values: pa.Array | pa.ChunkedArray | list[object]) -> np.ndarray:
     """Vectorised `is_valid` over millions of ids: a boolean numpy array (nulls are False).
 
-    Works on the Arrow buffers directly: values are trimmed and upper-cased in Arrow, the
-    ten-character ones are viewed as an (n, 10) byte matrix and checked with numpy.
+    Works on the Arrow buffers directly: values are trimmed and upper-cased in Arrow (the
+    ASCII upper-case when every value is ASCII: the same result, a quarter of the work),
+    the ten-character ones are viewed as an (n, 10) byte matrix and checked with numpy
+    lookup tables.
     """
     if isinstance(values, list):
         values = pa.array([None if v is None else str(v) for v in values], type=pa.string())
@@ -132,35 +144,27 @@ def valid_mask(values: pa.Array | pa.ChunkedArray | list[object]) -> np.ndarray:
     result = np.zeros(n, dtype=bool)
     if n == 0:
         return result
-    cleaned = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    # utf8 trim in both cases: it removes what str.strip() does (\x1c-\x1f included)
+    trimmed = pc.utf8_trim_whitespace(values)
+    all_ascii = pc.all(pc.string_is_ascii(values), skip_nulls=True).as_py() is not False
+    cleaned = pc.ascii_upper(trimmed) if all_ascii else pc.utf8_upper(trimmed)
     lengths = pc.fill_null(pc.binary_length(cleaned), 0).to_numpy(zero_copy_only=False)
     candidates = np.flatnonzero(lengths == 10)
     if candidates.size == 0:
         return result
-    ten = pc.take(cleaned, pa.array(candidates))
-    offsets = np.frombuffer(ten.buffers()[1], dtype=np.int32)[ten.offset : ten.offset + len(ten) + 1]
+    ten = cleaned if candidates.size == n else pc.take(cleaned, pa.array(candidates))
+    offsets = np.frombuffer(ten.buffers()[1], dtype=np.int32)[
+        ten.offset : ten.offset + len(ten) + 1
+    ]
     data = np.frombuffer(ten.buffers()[2], dtype=np.uint8)
-    chars = data[offsets[0] : offsets[0] + 10 * len(ten)].reshape(len(ten), 10).astype(np.int16)
+    chars = data[offsets[0] : offsets[0] + 10 * len(ten)].reshape(len(ten), 10)
 
     first = _LETTER_TABLE[chars[:, 0]]
-    second_char = chars[:, 1]
-    second_is_digit = np.isin(second_char, [ord("1"), ord("2"), ord("8"), ord("9")])
-    second_is_old = (second_char >= ord("A")) & (second_char <= ord("D"))
-    second_digit = np.where(
-        second_is_digit,
-        second_char - ord("0"),
-        np.where(second_is_old, _LETTER_TABLE[np.clip(second_char, 0, 255)] % 10, -1),
-    )
-    rest = chars[:, 2:] - ord("0")
-    rest_ok = ((rest >= 0) & (rest <= 9)).all(axis=1)
-    shape_ok = (first >= 0) & (second_is_digit | second_is_old) & rest_ok
-    total = (
-        (first // 10) * 1
-        + (first % 10) * 9
-        + second_digit * 8
-        + (rest * np.array([7, 6, 5, 4, 3, 2, 1, 1], dtype=np.int16)).sum(axis=1)
-    )
-    result[candidates] = shape_ok & (total % 10 == 0)
+    second = _SECOND_TABLE[chars[:, 1]]
+    rest = chars[:, 2:] - np.uint8(ord("0"))  # wraps below "0": a non-digit is above 9
+    rest_ok = (rest <= 9).all(axis=1)
+    total = first // 10 + (first % 10) * 9 + second * 8 + rest.astype(np.int16) @ _WEIGHTS_REST
+    result[candidates] = (first >= 0) & (second >= 0) & rest_ok & (total % 10 == 0)
     return result
 
 
@@ -175,7 +179,8 @@ def duckdb_valid_sql(column: str) -> str:
         f"WHEN substr({c},2,1) IN ('A','B','C','D') THEN ([{values}])[strpos('{letters}', substr({c},2,1))] % 10 END"
     )
     rest = " + ".join(
-        f"TRY_CAST(substr({c},{i + 3},1) AS INTEGER) * {w}" for i, w in enumerate((7, 6, 5, 4, 3, 2, 1, 1))
+        f"TRY_CAST(substr({c},{i + 3},1) AS INTEGER) * {w}"
+        for i, w in enumerate((7, 6, 5, 4, 3, 2, 1, 1))
     )
     return (
         f"(CASE WHEN coalesce(regexp_full_match({c}, '[A-Z][1289A-D][0-9]{{8}}'), false) THEN "

@@ -92,6 +92,18 @@ def test_valid_mask_handles_nulls_chunks_and_padding() -> None:
     assert ids.valid_mask([]).tolist() == []
 
 
+@pytest.mark.parametrize(
+    "pad", [" ", "\t", "\r\n", "\x0b", "\x1c", "\x1f", "\x85", "\xa0", "\u3000"]
+)
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_valid_mask_trims_what_python_strips(pad: str, ascii_only: bool) -> None:
+    """ASCII and non-ASCII columns take different paths; both trim like str.strip()."""
+    values = [pad + "a123456789" + pad, pad + "A123456788", "A800000014"]
+    if not ascii_only:
+        values.append("Ａ１２３４５６７８９")  # full-width: never valid
+    assert ids.valid_mask(values).tolist() == [ids.is_valid(v) for v in values]
+
+
 ID_LIKE = st.one_of(
     st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcd0123456789 ", min_size=0, max_size=12),
     st.builds(
