@@ -54,6 +54,14 @@ DuckDB and Spark; avoid interval arithmetic.
 | cited_record_found | bool | record_ref names a record in `records` |
 | cited_record_kind, cited_record_subject_id, cited_record_staff_id, cited_record_unit_id | string? | that record |
 
+How it is built (pipeline.Views): the engine keeps a narrow table (the look-up's own
+columns, the account/staff/purpose/office-hours flags, the subject's and the cited record's
+columns, and the explanation); the descriptive
+columns of a reference table (staff_name…supervisor_id and unit_id; system_name,
+sensitivity; the purpose's texts and windows; the calendar's; office hours) are left joins that `detect()` adds to a rule's `lookups` and `history`
+only when the query names one of them. So read columns by name; do not branch on
+`t.columns` (a column the query never names may be absent).
+
 Per-subject rules should use `deliberate` look-ups only. A weak explanation
 (no_record_needed) must not silence relationship, repeat, volume, watchlist or account
 rules; list_screen is counted by volume and enumeration only if the rule chooses to (the

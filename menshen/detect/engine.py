@@ -106,8 +106,35 @@ class Engine:
             self.con._session.catalog.cacheTable(unique)
         return view
 
+    def drop(self, table: ir.Table) -> None:
+        """Free a table made by `materialize` that no query reads any more (DuckDB). On Spark
+        a materialised table is a view that later views name, and computed lazily: kept."""
+        if self.name == "duckdb":
+            unique = table.get_name().split(".")[-1]
+            self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{unique}"')
+
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def to_arrow_file(self, expr: ir.Table) -> pa.Table:
+        """Like to_arrow, for a large result: DuckDB streams it into an Arrow file in the temp
+        folder, which is memory-mapped — its pages are the OS's to drop and reload, not
+        process memory (the mapping outlives close(), which only unlinks the file)."""
+        if self.name != "duckdb" or not self.temp_dir:
+            return self.to_arrow(expr)
+        path = str(Path(self.temp_dir) / f"result_{next(_counter)}.arrow")
+        schema = expr.schema().to_pyarrow()
+        # A streamed result comes in the query's order only with insertion order preserved
+        # (connect() turns it off for everything else).
+        self.con.con.execute("SET preserve_insertion_order = true")
+        try:
+            reader = self.con.con.sql(self.con.compile(expr)).to_arrow_reader(256 * 1024)
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch.cast(schema))
+        finally:
+            self.con.con.execute("SET preserve_insertion_order = false")
+        return pa.ipc.open_file(pa.memory_map(path)).read_all()
 
     def close(self) -> None:
         """Drop what this engine registered (the Spark session itself stays up)."""

@@ -3,22 +3,42 @@ the look-ups. Engine-agnostic: the engine is passed in (see engine.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.common.exceptions import IbisError
 
 from menshen.calendar import DayInfo, GovCalendar
 from menshen.detect.context import RuleContext
 from menshen.detect.engine import Engine
-from menshen.detect.explain import explain
+from menshen.detect.explain import STRONG, explain
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
 from menshen.detect.settings import Settings, minutes_of
+
+# The columns of RuleContext.lookups, in order (context.py documents them).
+LOOKUP_COLUMNS = (
+    "system", "event_id", "occurred_at", "occurred_date", "account", "subject_id",
+    "subject_id_valid", "action", "purpose_code", "purpose_text", "record_ref", "terminal",
+    "result_count", "ts", "local_hour", "local_minute", "weekday", "staff_id", "account_known",
+    "account_active", "account_granted_at", "account_revoked_at", "staff_name",
+    "staff_national_id", "unit_id", "employment", "supervisor_id", "staff_active",
+    "system_name", "sensitivity", "purpose_description", "evidence_kind", "window_before_days",
+    "window_after_days", "allowed_units", "purpose_scope", "purpose_known", "unit_allowed",
+    "is_workday", "report_date", "day_note", "office_start", "office_end", "in_office_hours",
+    "subject_name", "subject_household_id", "subject_address_code", "cited_record_kind",
+    "cited_record_subject_id", "cited_record_staff_id", "cited_record_unit_id",
+    "cited_record_found", "deliberate", "explanation", "explanation_strength",
+    "explanation_record_id", "explained_strong",
+)  # fmt: skip
 
 
 @dataclass
@@ -158,7 +178,11 @@ def records_table(world: World) -> pa.Table:
 
 
 def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
-    """Attach staff, account, system, purpose, calendar, office hours and subject columns."""
+    """The per-look-up columns that take a join to compute: the account's holder and grant,
+    staff_active, purpose_known, unit_allowed, in_office_hours, the subject's and the cited
+    record's columns, and deliberate. Narrow: the descriptive columns of the small reference tables (names, texts,
+    purpose windows, the calendar) are attached by `widen`, which costs a query
+    only the joins whose columns it reads."""
     per = tables["account_periods"]
     cover = per.select(
         c_system=per.system, c_account=per.account, c_staff=per.staff_id,
@@ -190,11 +214,7 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
            "l_system", "l_account", "l_staff", "l_granted", "l_revoked")  # fmt: skip
 
     st = tables["staff"]
-    st = st.select(
-        s_id=st.staff_id, staff_name=st.name, staff_national_id=st.national_id, unit_id=st.unit_id,
-        employment=st.employment.fill_null("permanent"), supervisor_id=st.supervisor_id,
-        s_from=st.active_from, s_to=st.active_to,
-    )  # fmt: skip
+    st = st.select(s_id=st.staff_id, s_unit=st.unit_id, s_from=st.active_from, s_to=st.active_to)
     t = t.left_join(st, t.staff_id == st.s_id)
     t = t.mutate(
         staff_active=t.s_id.notnull()
@@ -202,17 +222,9 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         & (t.s_to.isnull() | (t.s_to >= t.occurred_date))
     ).drop("s_id", "s_from", "s_to")
 
-    sy = tables["systems"]
-    sy = sy.select(y_system=sy.system, system_name=sy.name, sensitivity=sy.sensitivity)
-    t = t.left_join(sy, t.system == sy.y_system).drop("y_system")
-
     pu = tables["purposes"]
     pu = pu.select(
-        p_system=pu.system, p_code=pu.purpose_code, purpose_description=pu.description,
-        evidence_kind=ibis.ifelse(pu.evidence_kind == "", ibis.null("string"), pu.evidence_kind),
-        window_before_days=pu.window_before_days.fill_null(0),
-        window_after_days=pu.window_after_days.fill_null(0),
-        allowed_units=pu.allowed_units, purpose_scope=pu.scope.fill_null("person"),
+        p_system=pu.system, p_code=pu.purpose_code,
         # Blankness is a property of the purpose: test it once per purpose, not per look-up.
         p_all_units=pu.allowed_units.fill_null("").strip() == "",
     )  # fmt: skip
@@ -220,50 +232,185 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
     pa_ = tables["purpose_units"]
     t = t.left_join(
         pa_,
-        [t.system == pa_.u_system, t.purpose_code == pa_.u_code, t.unit_id == pa_.u_unit],
+        [t.system == pa_.u_system, t.purpose_code == pa_.u_code, t.s_unit == pa_.u_unit],
     )
     t = t.mutate(
         purpose_known=t.p_code.notnull(),
-        window_before_days=t.window_before_days.fill_null(0),
-        window_after_days=t.window_after_days.fill_null(0),
-        purpose_scope=t.purpose_scope.fill_null("person"),
         # No purpose matched: allowed_units is null, which counts as blank (all units).
         unit_allowed=t.p_all_units.fill_null(True) | t.u_unit.notnull(),
     ).drop("p_system", "p_code", "p_all_units", "u_system", "u_code", "u_unit")
 
     cal = tables["calendar"]
-    cal = cal.select(
-        k_date=cal.date, is_workday=cal.is_workday, report_date=cal.report_date, day_note=cal.note
-    )
+    cal = cal.select(k_date=cal.date, k_workday=cal.is_workday)
     t = t.left_join(cal, t.occurred_date == cal.k_date).drop("k_date")
-
     oh = tables["office_hours"]
-    t = t.left_join(oh, t.unit_id == oh.oh_unit).drop("oh_unit")
+    t = t.left_join(oh, t.s_unit == oh.oh_unit).drop("oh_unit")
+    start = t.office_start.fill_null(minutes_of(settings.office_start))
+    end = t.office_end.fill_null(minutes_of(settings.office_end))
     t = t.mutate(
-        office_start=t.office_start.fill_null(minutes_of(settings.office_start)),
-        office_end=t.office_end.fill_null(minutes_of(settings.office_end)),
-    )
-    t = t.mutate(
-        in_office_hours=t.is_workday
-        & (t.local_minute >= t.office_start)
-        & (t.local_minute < t.office_end)
-    )
+        in_office_hours=t.k_workday & (t.local_minute >= start) & (t.local_minute < end)
+    ).drop("k_workday", "office_start", "office_end", "s_unit")
 
+    # The subject's and the cited record's columns are kept too: their tables are large, and
+    # a join to them in a rule's query may make the engine build its hash table on the
+    # look-ups side instead.
     pe = tables["persons"]
     pe = pe.select(
         q_id=pe.person_id, subject_name=pe.name, subject_household_id=pe.household_id,
         subject_address_code=pe.address_code,
     )  # fmt: skip
     t = t.left_join(pe, t.subject_id == pe.q_id).drop("q_id")
-
     rc = tables["records"]
     rc = rc.select(
         x_id=rc.record_id, cited_record_kind=rc.kind, cited_record_subject_id=rc.subject_id,
         cited_record_staff_id=rc.staff_id, cited_record_unit_id=rc.unit_id,
     )  # fmt: skip
     t = t.left_join(rc, t.record_ref == rc.x_id)
-    t = t.mutate(cited_record_found=t.x_id.notnull(), deliberate=t.action != "list").drop("x_id")
-    return t
+    return t.mutate(cited_record_found=t.x_id.notnull(), deliberate=t.action != "list").drop("x_id")
+
+
+def _by_key(table: ir.Table, keys: Mapping[str, str], values: Mapping[str, ir.Value]) -> ir.Table:
+    """The key columns (renamed) and the value columns of a reference table (de-duplicated
+    on its key in build_context, so a left join to it never multiplies look-ups)."""
+    return table.select(**{k: table[v] for k, v in keys.items()}, **values)
+
+
+# The columns `widen` attaches, by the reference table they come from ("office" needs the
+# staff member's unit, so it brings "staff" along).
+LAZY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "staff": ("staff_name", "staff_national_id", "unit_id", "employment", "supervisor_id"),
+    "systems": ("system_name", "sensitivity"),
+    "purposes": (
+        "purpose_description", "evidence_kind", "window_before_days", "window_after_days",
+        "allowed_units", "purpose_scope",
+    ),
+    "calendar": ("is_workday", "report_date", "day_note"),
+    "office": ("office_start", "office_end"),
+}  # fmt: skip
+ALL_GROUPS = frozenset(LAZY_COLUMNS)
+
+
+def widen(
+    t: ir.Table,
+    tables: Mapping[str, ir.Table],
+    settings: Settings,
+    groups: frozenset[str] = ALL_GROUPS,
+) -> ir.Table:
+    """`enrich`'s columns plus the descriptive ones of `groups` (LAZY_COLUMNS): staff,
+    system, purpose, calendar and office hours, each a left join on a small reference
+    table's key; with the explanation, its strength too. Columns in the order of
+    LOOKUP_COLUMNS."""
+    if "staff" in groups or "office" in groups:
+        st = tables["staff"]
+        st = _by_key(st, {"s_id": "staff_id"}, {
+            "staff_name": st.name, "staff_national_id": st.national_id, "unit_id": st.unit_id,
+            "employment": st.employment.fill_null("permanent"), "supervisor_id": st.supervisor_id,
+        })  # fmt: skip
+        t = t.left_join(st, t.staff_id == st.s_id).drop("s_id")
+    if "systems" in groups:
+        sy = tables["systems"]
+        sy = _by_key(sy, {"y_system": "system"}, {
+            "system_name": sy.name, "sensitivity": sy.sensitivity,
+        })  # fmt: skip
+        t = t.left_join(sy, t.system == sy.y_system).drop("y_system")
+    if "purposes" in groups:
+        pu = tables["purposes"]
+        pu = _by_key(pu, {"p_system": "system", "p_code": "purpose_code"}, {
+            "purpose_description": pu.description,
+            "evidence_kind": ibis.ifelse(
+                pu.evidence_kind == "", ibis.null("string"), pu.evidence_kind
+            ),
+            "window_before_days": pu.window_before_days.fill_null(0),
+            "window_after_days": pu.window_after_days.fill_null(0),
+            "allowed_units": pu.allowed_units, "purpose_scope": pu.scope.fill_null("person"),
+        })  # fmt: skip
+        t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
+        t = t.mutate(
+            window_before_days=t.window_before_days.fill_null(0),
+            window_after_days=t.window_after_days.fill_null(0),
+            purpose_scope=t.purpose_scope.fill_null("person"),
+        ).drop("p_system", "p_code")
+    if "calendar" in groups:
+        cal = tables["calendar"]
+        cal = _by_key(cal, {"k_date": "date"}, {
+            "is_workday": cal.is_workday, "report_date": cal.report_date, "day_note": cal.note,
+        })  # fmt: skip
+        t = t.left_join(cal, t.occurred_date == cal.k_date).drop("k_date")
+    if "office" in groups:
+        oh = tables["office_hours"]
+        oh = _by_key(oh, {"o_unit": "oh_unit"}, {
+            "office_start": oh.office_start, "office_end": oh.office_end,
+        })  # fmt: skip
+        t = t.left_join(oh, t.unit_id == oh.o_unit).drop("o_unit")
+        t = t.mutate(
+            office_start=t.office_start.fill_null(minutes_of(settings.office_start)),
+            office_end=t.office_end.fill_null(minutes_of(settings.office_end)),
+        )
+    if "explanation" in t.columns:
+        strength = ibis.cases(
+            (t.explanation.isin(STRONG), "strong"),
+            (t.explanation.notnull(), "weak"),
+            else_=ibis.null("string"),
+        )
+        t = t.mutate(
+            explanation_strength=strength, explained_strong=strength.fill_null("") == "strong"
+        )
+    return t.select(*[c for c in LOOKUP_COLUMNS if c in t.columns])
+
+
+@dataclass(frozen=True)
+class Views:
+    """The kept look-ups table (enrich's columns and the explanation) and what `widen`
+    needs: `context(groups)` is the RuleContext whose look-ups carry only the descriptive
+    columns of `groups` — a query pays only for the joins it reads."""
+
+    full: RuleContext
+    kept: ir.Table
+    tables: Mapping[str, ir.Table]
+
+    def table(self, groups: frozenset[str] = ALL_GROUPS) -> ir.Table:
+        return widen(self.kept, self.tables, self.full.params, groups)
+
+    def context(self, groups: frozenset[str] = ALL_GROUPS) -> RuleContext:
+        if groups == ALL_GROUPS:
+            return self.full
+        t = self.table(groups)
+        start = self.full.range_start
+        return dataclasses.replace(
+            self.full,
+            lookups=t.filter(t.occurred_date >= start),
+            history=t.filter(t.occurred_date < start),
+        )
+
+    def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
+        """`build(ctx)` (a rule's query) on the narrowest context it runs on: start with no
+        descriptive column; add the group of each column the query misses. A query that
+        names a descriptive column of its own making (from its own join) gets that group too,
+        so that every name means what it means on the full context."""
+        groups: set[str] = set()
+        while True:
+            try:
+                expr = build(self.context(frozenset(groups)))
+            except (AttributeError, IbisError) as exc:
+                group = _group_of(_missing_name(str(exc)))
+                if group is None or group in groups:
+                    raise
+                groups.add(group)
+                continue
+            names = {f.name for f in expr.op().find(ops.Field)}
+            more = {g for g, cols in LAZY_COLUMNS.items() if g not in groups and names & set(cols)}
+            if not more:
+                return expr
+            groups |= more
+
+
+def _missing_name(message: str) -> str | None:
+    found = re.search(r"attribute '(\w+)'|Column '(\w+)' is not found", message)
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def _group_of(column: str | None) -> str | None:
+    return next((g for g, cols in LAZY_COLUMNS.items() if column in cols), None)
 
 
 def _dedupe(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -275,6 +422,8 @@ def _dedupe(table: pa.Table, keys: list[str]) -> pa.Table:
         table.select(keys).append_column("_i", idx).group_by(keys, use_threads=False)
         .aggregate([("_i", "min")]).column("_i_min")
     )  # fmt: skip
+    if len(firsts) == table.num_rows:
+        return table  # already one row per key: no copy (records and persons are large)
     return table.take(pc.take(firsts, pc.sort_indices(firsts)))  # first rows, in file order
 
 
@@ -285,6 +434,17 @@ def build_context(
     end: dt.date,
     settings: Settings | None = None,
 ) -> RuleContext:
+    """The context rules read: every look-up column (see Views for narrower ones)."""
+    return build_views(engine, world, start, end, settings).full
+
+
+def build_views(
+    engine: Engine,
+    world: World,
+    start: dt.date,
+    end: dt.date,
+    settings: Settings | None = None,
+) -> Views:
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
     first = engine.scalar(access.occurred_date.min())
@@ -311,22 +471,30 @@ def build_context(
     )
     tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
     tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
-    # Not materialised: explain() keeps only the narrow columns it reads, and the wide rows are
-    # computed once, in the final `lookups` table.
+    # Not materialised: explain() keeps only the narrow columns it reads. The table kept is
+    # narrow too: enrich's columns and the explanation; `widen` attaches the rest per query.
     enriched = enrich(access, tables, settings)
+    kept: list[ir.Table] = []
+
+    def keep(name: str, table: ir.Table) -> ir.Table:
+        kept.append(engine.materialize(name, table))
+        return kept[-1]
+
     explained = explain(
-        enriched,
+        widen(enriched, tables, settings),
         tables["records"],
         tables["persons"],
         settings.continuation_days,
-        keep=engine.materialize,
+        keep=keep,
     )
+    explained = explained.select(*enriched.columns, "explanation", "explanation_record_id")
     explained = engine.materialize("lookups", explained)
-    lookups = explained.filter(explained.occurred_date >= start)
-    history = explained.filter(explained.occurred_date < start)
-    return RuleContext(
-        lookups=lookups,
-        history=history,
+    for table in kept:  # read only while the look-ups table was built
+        engine.drop(table)
+    wide = widen(explained, tables, settings)
+    full = RuleContext(
+        lookups=wide.filter(wide.occurred_date >= start),
+        history=wide.filter(wide.occurred_date < start),
         staff=tables["staff"],
         units=tables["units"],
         accounts=tables["accounts"],
@@ -344,3 +512,4 @@ def build_context(
         range_end=end,
         data_start=data_start,
     )
+    return Views(full, explained, tables)

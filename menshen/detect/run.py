@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from menshen.detect.engine import Engine
 from menshen.detect.explain import EXPLANATION_TEXT
 from menshen.detect.findings import EVENT_COLUMNS, build_findings
-from menshen.detect.pipeline import World, build_context
+from menshen.detect.pipeline import World, build_views
 from menshen.detect.rule import Rule
 from menshen.detect.schema import REFERENCE_TABLES
 from menshen.detect.settings import Settings
@@ -109,7 +109,7 @@ def explanations_table(
     else:
         t = t.mutate(finding_id=ibis.null("string"))
     t = t.order_by([t.occurred_at, t.system, t.event_id])
-    return engine.to_arrow(t)
+    return engine.to_arrow_file(t)
 
 
 def detect(
@@ -124,12 +124,12 @@ def detect(
     settings = settings or Settings()
     step = on_step or (lambda _name: None)
     step("explain")
-    ctx = build_context(engine, world, start, end, settings)
+    views = build_views(engine, world, start, end, settings)
     parts: list[pa.Table] = []
     counts: dict[str, int] = {}
     for rule in rules:
         step(rule.id)
-        raw = engine.to_arrow(rule.query(ctx))
+        raw = engine.to_arrow(views.query(rule.query))
         n = raw.num_rows
         part = pa.table(
             {
@@ -151,7 +151,7 @@ def detect(
     keys = hits.select(["system", "event_id"]).group_by(["system", "event_id"]).aggregate([])
     if keys.num_rows:
         loaded = engine.load("hit_keys", keys.rename_columns(["h_system", "h_event"]))
-        lk = ctx.lookups
+        lk = views.context(frozenset({"staff", "systems", "calendar"})).lookups
         joined = lk.join(loaded, [lk.system == loaded.h_system, lk.event_id == loaded.h_event])
         events = engine.to_arrow(joined.select(*EVENT_COLUMNS))
     else:
@@ -160,7 +160,8 @@ def detect(
         hits, events, {r.id: r for r in rules}, world.ref("staff_risk"), settings
     )
     step("explanations")
-    expl = explanations_table(engine, ctx.lookups, findings, finding_events)
+    lookups = views.context(frozenset({"staff", "calendar"})).lookups
+    expl = explanations_table(engine, lookups, findings, finding_events)
     return DetectionResult(
         tables={"explanations": expl, "findings": findings, "finding_events": finding_events},
         range_start=start,

@@ -58,7 +58,7 @@ import pyarrow as pa
 
 from menshen import ids
 from menshen.detect.engine import Engine, EngineName, connect
-from menshen.detect.pipeline import World, build_context
+from menshen.detect.pipeline import World, build_views
 from menshen.detect.rule import Case, Rule
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, from_rows
 from menshen.detect.settings import Settings
@@ -305,8 +305,9 @@ def run_rule(rule: Rule, case: Case, engine: Engine | EngineName = "duckdb") -> 
         params = {k: v for k, v in case.params.items() if k != "detect_from"}
         settings = Settings().with_overrides(params)
         start, end = case_range(case)
-        ctx = build_context(eng, make_world(case.tables), start, end, settings)
-        hits = eng.to_arrow(rule.query(ctx))
+        # As detect() runs it: on the narrowest context the query reads.
+        views = build_views(eng, make_world(case.tables), start, end, settings)
+        hits = eng.to_arrow(views.query(rule.query))
         missing = {"system", "event_id", "evidence_zh", "evidence_en"} - set(hits.column_names)
         if missing:
             raise AssertionError(f"rule {rule.id}: query lacks columns {sorted(missing)}")

@@ -1,0 +1,68 @@
+"""The engine keeps a narrow look-ups table and each rule query gets only the descriptive
+columns it names (pipeline.Views): the hits must be the same as on the full context, and a
+large result streamed to a file must keep the query's order."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from menshen.detect.engine import Engine, connect
+from menshen.detect.pipeline import LOOKUP_COLUMNS, Views, build_views
+from menshen.detect.rules import all_rules
+from menshen.detect.settings import Settings
+from menshen.detect.testing import case_range, make_world
+
+
+def _views(engine: Engine, case: object) -> Views:
+    params = {k: v for k, v in case.params.items() if k != "detect_from"}  # type: ignore[attr-defined]
+    start, end = case_range(case)  # type: ignore[arg-type]
+    world = make_world(case.tables)  # type: ignore[attr-defined]
+    return build_views(engine, world, start, end, Settings().with_overrides(params))
+
+
+def _hits(engine: Engine, expr: ibis.Table) -> list[tuple[str, ...]]:
+    cols = ["system", "event_id", "evidence_zh", "evidence_en"]
+    rows = engine.to_arrow(expr.select(*cols)).to_pylist()
+    return sorted(tuple(str(r[c]) for c in cols) for r in rows)
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_every_rule_flags_the_same_on_its_narrow_context_as_on_the_full_one(rule) -> None:
+    engine = connect("duckdb")
+    try:
+        for case in rule.cases:
+            views = _views(engine, case)
+            assert _hits(engine, views.query(rule.query)) == _hits(
+                engine, rule.query(views.full)
+            ), f"{rule.id}: {case.name}"
+    finally:
+        engine.close()
+
+
+def test_the_full_context_has_every_documented_column_in_order() -> None:
+    engine = connect("duckdb")
+    try:
+        case = all_rules()[0].cases[0]
+        views = _views(engine, case)
+        assert tuple(views.full.lookups.columns) == LOOKUP_COLUMNS
+        assert tuple(views.full.history.columns) == LOOKUP_COLUMNS
+        narrow = views.context(frozenset())
+        assert "sensitivity" not in narrow.lookups.columns
+        assert "explained_strong" in narrow.lookups.columns
+    finally:
+        engine.close()
+
+
+def test_a_large_result_streamed_to_a_file_keeps_the_query_order() -> None:
+    engine = connect("duckdb")
+    try:
+        n = 700_000  # several streamed batches
+        t = engine.load("shuffled", pa.table({"k": [(i * 7919) % n for i in range(n)]}))
+        t = t.mutate(s=t.k.cast("string")).order_by("k")
+        out = engine.to_arrow_file(t)
+        assert out.column("k").to_pylist() == list(range(n))
+        assert out.schema == engine.to_arrow(t).schema
+    finally:
+        engine.close()
