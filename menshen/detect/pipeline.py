@@ -243,10 +243,12 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         office_start=t.office_start.fill_null(minutes_of(settings.office_start)),
         office_end=t.office_end.fill_null(minutes_of(settings.office_end)),
     )
+    # A unit open round the clock (00:00 to 23:59 or 24:00, e.g. a police station on shifts)
+    # works every day, non-workdays included.
+    round_the_clock = (t.office_start <= 0) & (t.office_end >= 23 * 60 + 59)
     t = t.mutate(
-        in_office_hours=t.is_workday
-        & (t.local_minute >= t.office_start)
-        & (t.local_minute < t.office_end)
+        in_office_hours=round_the_clock
+        | (t.is_workday & (t.local_minute >= t.office_start) & (t.local_minute < t.office_end))
     )
 
     pe = tables["persons"]
