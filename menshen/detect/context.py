@@ -35,7 +35,7 @@ DuckDB and Spark; avoid interval arithmetic.
 | day_note | string | e.g. 補行上班, 和平紀念日, 週末 |
 | report_date | date | the workday whose daily report covers this look-up |
 | office_start, office_end | int | office hours of the unit, minutes of the day |
-| in_office_hours | bool | is_workday and office_start <= local_minute < office_end |
+| in_office_hours | bool | is_workday and office_start <= local_minute < office_end; always true for a unit open round the clock (00:00–23:59) |
 | sensitivity | string? | low / medium / high (null: unknown system) |
 | system_name | string? | |
 | purpose_known | bool | (system, purpose_code) is in purposes |

@@ -8,7 +8,7 @@ Order of preference (the first that applies wins):
 | own_record | strong | a record of the purpose's evidence_kind about the subject, handled by the user, open within [occurred_at − window_before_days, occurred_at + window_after_days] (closed_at may be empty) |
 | unit_record | strong | the same, handled by the user's unit (colleagues covering for each other) |
 | household_record | strong | purpose scope household: the record is about a member of the subject's household (persons.household_id), handled by the user or the unit |
-| continuation | strong | the same user looked up the same subject within continuation_days before, and that look-up was explained by a record |
+| continuation | strong | the same user looked up the same subject within continuation_days before, that look-up was explained by a record, and this one's purpose needs no record or a record of that kind |
 | no_record_needed | weak | the stated purpose exists and needs no record (purposes.evidence_kind empty) |
 
 When the user cited a record (record_ref) that qualifies, it is the one recorded.
@@ -147,24 +147,34 @@ def explain(
 
     # The continuation join reads only a few columns: work on a narrow projection so the
     # wide look-up rows are joined once, at the end.
-    t = with_best(narrow.select("system", "event_id", "staff_id", "subject_id", "ts", "deliberate"))
+    t = with_best(
+        narrow.select(
+            "system", "event_id", "staff_id", "subject_id", "ts", "deliberate", "evidence_kind"
+        )
+    )
 
     # Continuation: the latest record-explained look-up of the same subject by the same user
-    # within continuation_days before. A join on (staff, subject) restricted to the look-ups
-    # that a record does not explain (a window over every look-up is far slower).
+    # within continuation_days before, when the later look-up's purpose needs no record or
+    # needs a record of the kind that explained the earlier one (its evidence_kind). A case
+    # carries over to a follow-up; it does not make a purpose that needs another kind of
+    # record true (a household-register case does not explain opening the person's
+    # criminal record "for a nationality change"). A join on (staff, subject) restricted to
+    # the look-ups that a record does not explain (a window over every look-up is far
+    # slower).
     horizon = continuation_days * DAY
     anchors = t.filter(t.rec_expl.notnull() & t.deliberate & t.staff_id.notnull())
     anchors = anchors.select(
-        a_staff=anchors.staff_id, a_subject=anchors.subject_id, a_ts=anchors.ts,
-        a_rec=anchors.rec_id,
+        a_kind=anchors.evidence_kind, a_staff=anchors.staff_id, a_subject=anchors.subject_id,
+        a_ts=anchors.ts, a_rec=anchors.rec_id,
     )  # fmt: skip
     open_ = t.filter(t.rec_expl.isnull() & t.deliberate & t.staff_id.notnull())
-    open_ = open_.select("system", "event_id", "staff_id", "subject_id", "ts")
+    open_ = open_.select("system", "event_id", "staff_id", "subject_id", "ts", "evidence_kind")
     pairs = open_.join(
         anchors,
         [
             open_.staff_id == anchors.a_staff,
             open_.subject_id == anchors.a_subject,
+            open_.evidence_kind.isnull() | (open_.evidence_kind == anchors.a_kind),
             anchors.a_ts <= open_.ts,
             anchors.a_ts >= open_.ts - horizon,
         ],

@@ -247,8 +247,12 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
     t = t.left_join(oh, t.s_unit == oh.oh_unit).drop("oh_unit")
     start = t.office_start.fill_null(minutes_of(settings.office_start))
     end = t.office_end.fill_null(minutes_of(settings.office_end))
+    # A unit open round the clock (00:00 to 23:59 or 24:00, e.g. a police station on shifts)
+    # works every day, non-workdays included.
+    round_the_clock = (start <= 0) & (end >= 23 * 60 + 59)
     t = t.mutate(
-        in_office_hours=t.k_workday & (t.local_minute >= start) & (t.local_minute < end)
+        in_office_hours=round_the_clock
+        | (t.k_workday & (t.local_minute >= start) & (t.local_minute < end))
     ).drop("k_workday", "office_start", "office_end", "s_unit")
 
     # The subject's and the cited record's columns are kept too: their tables are large, and

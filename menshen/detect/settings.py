@@ -20,6 +20,9 @@ class Settings:
     # --- office hours (office_hours.csv overrides per unit) ------------------------------
     office_start: str = "08:00"
     office_end: str = "18:00"
+    # a purpose that needs no record is not taken at its word this far outside office hours
+    # (or on a non-workday): who serves a walk-in citizen at 21:00?
+    weak_purpose_grace_minutes: int = 120
     # --- volume: distinct subjects per user per day ---------------------------------------
     volume_baseline_days: int = 28  # history used for the user's own baseline
     volume_multiplier: float = 3.0  # today > multiplier x max(own baseline, peer baseline)

@@ -56,15 +56,18 @@ CASES = (
         expect=("o4",),
     ),
     Case(
-        "make-up Saturday is a workday; office hours; explained overtime; list screen",
+        "make-up Saturday is a workday; office hours; explained overtime; list screen; a unit "
+        "open round the clock on a Saturday off",
         positive=False,
         tables={
+            "office_hours": [{"unit_id": "PD01", "start": "00:00", "end": "23:59"}],
             "access": [
                 lookup("w1", "S02", "P12", "2025-02-08 09:12", "HR02"),
                 lookup("w2", "S04", "P12", "2025-02-11 17:30", "AD01"),  # police: 08-18 default
                 lookup("w3", "S04", "P06", "2025-02-15 22:00", "PN01"),  # own criminal case
                 lookup("w4", "S02", "P12", "2025-02-15 09:00", "HR02", action="list"),
-            ]
+                lookup("w5", "S03", "P12", "2025-02-15 03:00", "PN02"),
+            ],
         },
     ),
 )

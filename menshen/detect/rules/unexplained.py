@@ -1,4 +1,8 @@
-"""unexplained — no business record supports the stated purpose within its window."""
+"""unexplained — no business record supports the stated purpose within its window; or the
+purpose needs no record (a weak explanation) but the look-up was made when the unit was
+closed: on a non-workday, or more than `weak_purpose_grace_minutes` outside its office
+hours. A walk-in enquiry at 21:00 or on a holiday cannot be taken at its word (case 3: a
+Saturday look-up)."""
 
 from __future__ import annotations
 
@@ -6,14 +10,28 @@ import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import concat, hits, kind_zh, text
+from menshen.detect.evidence import (
+    clock,
+    concat,
+    hits,
+    kind_zh,
+    minutes_text,
+    text,
+    weekday_en,
+    weekday_zh,
+)
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
 
 def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
-    t = t.filter(t.deliberate & t.explanation.isnull())
+    grace = ctx.params.weak_purpose_grace_minutes
+    outside = ibis.greatest(t.office_start - t.local_minute, t.local_minute - t.office_end)
+    closed = ~t.in_office_hours & (~t.is_workday | (outside > grace))
+    weak_when_closed = (t.explanation.fill_null("") == "no_record_needed") & closed
+    t = t.filter(t.deliberate & (t.explanation.isnull() | weak_when_closed))
+    weak_when_closed = t.explanation.fill_null("") == "no_record_needed"
     desc = text(t.purpose_description, "")
     # zh-TW names the evidence by the purpose's own description (no English codes).
     desc_or_kind = ibis.ifelse(desc != "", desc, kind_zh(t.evidence_kind))
@@ -45,6 +63,31 @@ def query(ctx: RuleContext) -> ir.Table:
             "); none found",
         ),
     )  # fmt: skip
+    hours = concat(minutes_text(t.office_start), "–", minutes_text(t.office_end))
+    grace_zh = f"{grace // 60} 小時" if grace % 60 == 0 else f"{grace} 分鐘"
+    when_zh = ibis.ifelse(
+        ~t.is_workday,
+        concat(weekday_zh(t), " ", clock(t), "，非辦公日"),
+        concat(weekday_zh(t), " ", clock(t), "，在辦公時間 ", hours, " 以外逾 ", grace_zh),
+    )
+    when_en = ibis.ifelse(
+        ~t.is_workday,
+        concat(weekday_en(t), " ", clock(t), ", not a workday"),
+        concat(weekday_en(t), " ", clock(t), f", more than {grace} minutes outside office hours ",
+               hours),
+    )  # fmt: skip
+    zh = ibis.ifelse(
+        weak_when_closed,
+        concat("查詢事由「", desc, "」毋須業務案件，但查詢時間為", when_zh,
+               "，該事由無從佐證"),
+        zh,
+    )  # fmt: skip
+    en = ibis.ifelse(
+        weak_when_closed,
+        concat("purpose '", desc, "' needs no record, but the look-up was made on ", when_en,
+               ", when the unit was closed: the purpose cannot be taken at its word"),
+        en,
+    )  # fmt: skip
     invalid = ~t.subject_id_valid.fill_null(False)
     zh = ibis.ifelse(invalid, zh + "（查詢之身分證號檢查碼不符）", zh)
     en = ibis.ifelse(invalid, en + " (the id looked up fails the checksum)", en)
@@ -71,6 +114,31 @@ CASES = (
             "access": [lookup("u3", "S02", "P02", "2025-02-14 10:00", "HR01")],
         },
         expect=("u3",),
+    ),
+    Case(
+        "case 3: a walk-in purpose (needs no record) when the unit is closed — 21:30, 4½ hours "
+        "after closing, and on a public holiday",
+        positive=True,
+        tables={
+            "access": [
+                lookup("u4", "S02", "P12", "2025-02-11 21:30", "HR02"),
+                lookup("u5", "S02", "P12", "2025-02-28 10:00", "HR02"),
+            ]
+        },
+        expect=("u4", "u5"),
+    ),
+    Case(
+        "a walk-in purpose 1¾ hours after closing, on a make-up Saturday, and at 03:00 on a "
+        "Saturday off in a unit open round the clock",
+        positive=False,
+        tables={
+            "office_hours": [{"unit_id": "PD01", "start": "00:00", "end": "23:59"}],
+            "access": [
+                lookup("n10", "S02", "P12", "2025-02-11 18:45", "HR02"),
+                lookup("n11", "S02", "P12", "2025-02-08 10:00", "HR02"),
+                lookup("n12", "S04", "P12", "2025-02-15 03:00", "AD01"),
+            ],
+        },
     ),
     Case(
         "own record, unit record, household record, continuation and no-record purposes explain",
@@ -117,11 +185,14 @@ RULE = Rule(
         "today's 1% monthly cross-check against handled applications."
     ),
     false_positives=(
-        "案件晚於查詢建檔超過事由之時間窗、案件未登錄於業務系統、代理同仁未設單位。"
+        "案件晚於查詢建檔超過事由之時間窗、案件未登錄於業務系統、代理同仁未設單位；夜間或假日以免附案件"
+        "事由查詢者，多為未登錄之加班或值勤（全日服務之單位請於辦公時間設定 00:00–23:59）。"
         "已以單位案件、延續查詢、同戶案件與免附案件事由先行說明。 / Records entered later than "
         "the purpose's window, records kept outside the systems, covering colleagues outside "
         "the unit. Unit records, continuations, household records and no-record purposes "
-        "explain most benign cases first."
+        "explain most benign cases first. A no-record purpose at night or on a holiday is "
+        "mostly unrecorded overtime or duty (give round-the-clock units office hours "
+        "00:00–23:59)."
     ),
     review_guide=(
         "請承辦人提出查詢所依據之申請書、案號或公文；無法提出者視為不當查詢。 / Ask the user for "
