@@ -43,6 +43,29 @@ def weekday_en(t: ir.Table) -> ir.StringValue:
     return ibis.cases(*[(t.weekday == i, name) for i, name in enumerate(WEEKDAY_EN)], else_="")
 
 
+def when_closed(
+    t: ir.Table, beyond_zh: str = "", beyond_en: str = ""
+) -> tuple[ir.StringValue, ir.StringValue]:
+    """When a look-up was made, for a rule about the unit being closed: 「星期六 09:12
+    （和平紀念日），非辦公日」 / 'Saturday 09:12, not a workday', or 「星期二 17:30，在辦公時間
+    08:00–17:00 以外{beyond_zh}」 / 'Tuesday 17:30, outside office hours 08:00–17:00{beyond_en}'.
+    Reads weekday, local_hour, local_minute, is_workday, day_note, office_start, office_end."""
+    note = t.day_note.fill_null("")
+    note_zh = ibis.ifelse((note != "") & (note != "週末"), concat("（", note, "）"), "")
+    hours = concat(minutes_text(t.office_start), "–", minutes_text(t.office_end))
+    zh = ibis.ifelse(
+        ~t.is_workday,
+        concat(weekday_zh(t), " ", clock(t), note_zh, "，非辦公日"),
+        concat(weekday_zh(t), " ", clock(t), "，在辦公時間 ", hours, " 以外", beyond_zh),
+    )
+    en = ibis.ifelse(
+        ~t.is_workday,
+        concat(weekday_en(t), " ", clock(t), ", not a workday"),
+        concat(weekday_en(t), " ", clock(t), ", outside office hours ", hours, beyond_en),
+    )
+    return zh, en
+
+
 def masked(value: ir.StringValue) -> ir.StringValue:
     """A12****789 — ids are never shown in full in evidence."""
     v = value.fill_null("")

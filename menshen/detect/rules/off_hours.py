@@ -3,11 +3,10 @@ government calendar (make-up Saturdays are workdays)."""
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import clock, concat, hits, minutes_text, weekday_en, weekday_zh
+from menshen.detect.evidence import concat, hits, when_closed
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -15,19 +14,9 @@ from menshen.detect.testing import lookup
 def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
     t = t.filter(t.deliberate & ~t.in_office_hours & ~t.explained_strong)
-    note = t.day_note.fill_null("")
-    note_zh = ibis.ifelse((note != "") & (note != "週末"), concat("（", note, "）"), "")
-    hours = concat(minutes_text(t.office_start), "–", minutes_text(t.office_end))
-    zh = ibis.ifelse(
-        ~t.is_workday,
-        concat("查詢時間為", weekday_zh(t), " ", clock(t), note_zh, "，非辦公日"),
-        concat("查詢時間為", weekday_zh(t), " ", clock(t), "，在辦公時間 ", hours, " 以外"),
-    )
-    en = ibis.ifelse(
-        ~t.is_workday,
-        concat("looked up on ", weekday_en(t), " ", clock(t), ", not a workday"),
-        concat("looked up on ", weekday_en(t), " ", clock(t), ", outside office hours ", hours),
-    )
+    when_zh, when_en = when_closed(t)
+    zh = concat("查詢時間為", when_zh)
+    en = concat("looked up on ", when_en)
     return hits(t, zh, en)
 
 

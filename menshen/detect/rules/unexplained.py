@@ -10,16 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from menshen.detect.context import RuleContext
-from menshen.detect.evidence import (
-    clock,
-    concat,
-    hits,
-    kind_zh,
-    minutes_text,
-    text,
-    weekday_en,
-    weekday_zh,
-)
+from menshen.detect.evidence import concat, hits, kind_zh, text, when_closed
 from menshen.detect.rule import Case, Rule
 from menshen.detect.testing import lookup
 
@@ -63,19 +54,8 @@ def query(ctx: RuleContext) -> ir.Table:
             "); none found",
         ),
     )  # fmt: skip
-    hours = concat(minutes_text(t.office_start), "–", minutes_text(t.office_end))
     grace_zh = f"{grace // 60} 小時" if grace % 60 == 0 else f"{grace} 分鐘"
-    when_zh = ibis.ifelse(
-        ~t.is_workday,
-        concat(weekday_zh(t), " ", clock(t), "，非辦公日"),
-        concat(weekday_zh(t), " ", clock(t), "，在辦公時間 ", hours, " 以外逾 ", grace_zh),
-    )
-    when_en = ibis.ifelse(
-        ~t.is_workday,
-        concat(weekday_en(t), " ", clock(t), ", not a workday"),
-        concat(weekday_en(t), " ", clock(t), f", more than {grace} minutes outside office hours ",
-               hours),
-    )  # fmt: skip
+    when_zh, when_en = when_closed(t, f"逾 {grace_zh}", f" by more than {grace} minutes")
     zh = ibis.ifelse(
         weak_when_closed,
         concat("查詢事由「", desc, "」毋須業務案件，但查詢時間為", when_zh,
