@@ -22,7 +22,7 @@ def query(ctx: RuleContext) -> ir.Table:
     closed = ~t.in_office_hours & (~t.is_workday | (outside > grace))
     weak_when_closed = (t.explanation.fill_null("") == "no_record_needed") & closed
     t = t.filter(t.deliberate & (t.explanation.isnull() | weak_when_closed))
-    weak_when_closed = t.explanation.fill_null("") == "no_record_needed"
+    weak_when_closed = t.explanation.notnull()  # what the filter let through with one
     desc = text(t.purpose_description, "")
     # zh-TW names the evidence by the purpose's own description (no English codes).
     desc_or_kind = ibis.ifelse(desc != "", desc, kind_zh(t.evidence_kind))
