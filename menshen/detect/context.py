@@ -112,8 +112,13 @@ class RuleContext:
     range_start: dt.date
     range_end: dt.date
     data_start: dt.date
+    # history and lookups as one table, when the builder has it: a union of two filters of
+    # the same table makes the engine copy all of it first (a CTE), read once per rule.
+    everything: ir.Table | None = None
 
     @property
     def all_lookups(self) -> ir.Table:
         """history and lookups together (for windows that reach back before the range)."""
+        if self.everything is not None:
+            return self.everything
         return self.history.union(self.lookups)

@@ -67,8 +67,11 @@ class Engine:
     temp_dir: str | None = None
     _names: list[str] = field(default_factory=list)
 
-    def load(self, name: str, table: pa.Table) -> ir.Table:
-        """Register an Arrow table and return it as an Ibis table."""
+    def load(self, name: str, table: pa.Table, row_id: str | None = None) -> ir.Table:
+        """Register an Arrow table and return it as an Ibis table. `row_id`: the name of an
+        int64 column added to it, unique per row and the same in every query."""
+        if row_id:
+            table = table.append_column(row_id, pa.array(range(table.num_rows), pa.int64()))
         unique = f"{name}_{next(_counter)}"
         self._names.append(unique)
         if self.name == "duckdb":
@@ -78,18 +81,31 @@ class Engine:
         session.createDataFrame(table).createOrReplaceTempView(unique)
         return self.con.table(unique)
 
-    def load_parquet(self, name: str, paths: list[Path]) -> ir.Table:
+    def load_parquet(self, name: str, paths: list[Path], row_id: str | None = None) -> ir.Table:
         """Parquet files as one table, read by the engine itself (files whose columns differ
-        are unioned by name)."""
+        are unioned by name). `row_id` as in `load`."""
         if self.name == "pyspark":
             import pyarrow.dataset as pads
 
-            return self.load(name, pads.dataset([str(p) for p in paths]).to_table())
+            return self.load(name, pads.dataset([str(p) for p in paths]).to_table(), row_id)
         unique = f"{name}_{next(_counter)}"
         self._names.append(unique)
-        return self.con.read_parquet(
-            [str(p) for p in paths], table_name=unique, union_by_name=True, hive_partitioning=False
+        if not row_id:
+            return self.con.read_parquet(
+                [str(p) for p in paths],
+                table_name=unique,
+                union_by_name=True,
+                hive_partitioning=False,
+            )
+        # The file's position in the list and the row's in the file: the same in every query
+        # (the view is read afresh by each), and a file holds far fewer than 2**32 rows.
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        self.con.con.execute(
+            f'CREATE VIEW "{unique}" AS SELECT *, '
+            f'(file_index::BIGINT << 32) + file_row_number AS "{row_id}" '
+            f"FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
         )
+        return self.con.table(unique)
 
     def scalar(self, expr: ir.Scalar) -> Any:
         """The value of a scalar expression (e.g. a column's minimum)."""

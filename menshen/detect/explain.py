@@ -41,25 +41,25 @@ EXPLANATION_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# An int64 unique per look-up, the same in every query (pipeline.load_access): explain's
+# joins use it rather than the (system, event_id) strings.
+ROW_ID = "row_id"
+
 # The columns of the look-ups that explaining them reads (before the final join).
 EXPLAIN_INPUTS = (
-    "system", "event_id", "subject_id", "subject_household_id", "purpose_scope",
-    "evidence_kind", "ts", "staff_id", "unit_id", "record_ref", "window_before_days",
-    "window_after_days", "deliberate",
+    ROW_ID, "subject_id", "purpose_scope", "evidence_kind", "ts", "staff_id", "unit_id",
+    "record_ref", "window_before_days", "window_after_days", "deliberate",
 )  # fmt: skip
 
 
 def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -> ir.Table:
-    """(system, event_id, record_id, own, unit, household) for every record in the window."""
+    """(row_id, r_id, record_ref, own, unit, household) for every record in the window."""
     need = looked.filter(looked.evidence_kind.notnull() & looked.deliberate)
     need = need.select(
-        "system",
-        "event_id",
+        ROW_ID,
         "subject_id",
-        "subject_household_id",
         "purpose_scope",
         "evidence_kind",
-        "ts",
         "staff_id",
         "unit_id",
         "record_ref",
@@ -82,14 +82,19 @@ def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -
     direct = need.join(rec, [need.subject_id == rec.r_subject, need.evidence_kind == rec.r_kind])
     direct = direct.filter(in_window(direct)).mutate(household=ibis.literal(False))
 
-    hh_need = need.filter((need.purpose_scope == "household") & need.subject_household_id.notnull())
+    # The subject's household (persons.household_id), looked up for the household-scope
+    # look-ups only (a join of every look-up to persons costs more).
+    hh_need = need.filter(need.purpose_scope == "household")
+    subj = persons.select(h_id=persons.person_id, h_household=persons.household_id)
+    hh_need = hh_need.join(subj, hh_need.subject_id == subj.h_id)
+    hh_need = hh_need.filter(hh_need.h_household.notnull())
     members = persons.select(m_id=persons.person_id, m_household=persons.household_id)
-    hh = hh_need.join(members, hh_need.subject_household_id == members.m_household)
+    hh = hh_need.join(members, hh_need.h_household == members.m_household)
     hh = hh.filter(hh.m_id != hh.subject_id)
     hh = hh.join(rec, [hh.m_id == rec.r_subject, hh.evidence_kind == rec.r_kind])
     hh = hh.filter(in_window(hh)).mutate(household=ibis.literal(True))
 
-    cols = ["system", "event_id", "record_ref", "staff_id", "unit_id", "r_id", "r_staff", "r_unit"]
+    cols = [ROW_ID, "record_ref", "staff_id", "unit_id", "r_id", "r_staff", "r_unit"]
     both = direct.select(*cols, "household").union(hh.select(*cols, "household"))
     return both.mutate(
         own=both.staff_id.notnull() & (both.r_staff == both.staff_id),
@@ -107,36 +112,37 @@ def explain(
     persons: ir.Table,
     continuation_days: int,
     keep: Callable[[str, ir.Table], ir.Table] = _as_is,
+    inputs: ir.Table | None = None,
 ) -> ir.Table:
     """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong.
 
-    `keep(name, table)` may materialise an intermediate result that is read more than once
-    (the narrow inputs, best-record and continuation tables); by default nothing is kept.
-    Only the narrow inputs (EXPLAIN_INPUTS) are read until the final join, so `looked` may
-    be a wide expression that is computed once, at the end."""
-    narrow = keep("explain_inputs", looked.select(*EXPLAIN_INPUTS))
+    `looked` has ROW_ID, deliberate, purpose_known and evidence_kind; `inputs` (default
+    `looked`) the same rows with EXPLAIN_INPUTS, and may be a cheaper expression. Only
+    `inputs` is read until the final join, so `looked` may be a wide expression that is
+    computed once, at the end. `keep(name, table)` may materialise an intermediate result
+    that is read more than once (the best-record and continuation tables); by default
+    nothing is kept."""
+    narrow = (looked if inputs is None else inputs).select(*EXPLAIN_INPUTS)
     cand = _record_candidates(narrow, records, persons)
     cand = cand.filter(cand.own | cand.unit)
-    # rank 1 = own & direct, 2 = unit & direct, 3 = household; prefer the cited record.
+    # rank 1 = own & direct, 2 = unit & direct, 3 = household; prefer the cited record; then
+    # the smallest record id.
     rank = ibis.cases((~cand.household & cand.own, 1), (~cand.household & cand.unit, 2), else_=3)
     cand = cand.mutate(
         sort_key=rank.cast("string")
         + ibis.ifelse(cand.r_id == cand.record_ref.fill_null(""), "0", "1")
         + cand.r_id
     )
-    best = cand.group_by(["system", "event_id"]).agg(best_key=cand.sort_key.min())
+    best = cand.group_by(ROW_ID).agg(best_key=cand.sort_key.min())
     best = best.select(
-        b_system=best.system,
-        b_event_id=best.event_id,
+        b_row=best[ROW_ID],
         rec_code=best.best_key.substr(0, 1),
         rec_id=best.best_key.substr(2),
     )
     best = keep("best_record", best)
 
     def with_best(table: ir.Table) -> ir.Table:
-        table = table.left_join(
-            best, [table.system == best.b_system, table.event_id == best.b_event_id]
-        ).drop("b_system", "b_event_id")
+        table = table.left_join(best, table[ROW_ID] == best.b_row).drop("b_row")
         rec_expl = ibis.cases(
             (table.rec_code == "1", "own_record"),
             (table.rec_code == "2", "unit_record"),
@@ -145,14 +151,6 @@ def explain(
         )
         return table.mutate(rec_expl=rec_expl)
 
-    # The continuation join reads only a few columns: work on a narrow projection so the
-    # wide look-up rows are joined once, at the end.
-    t = with_best(
-        narrow.select(
-            "system", "event_id", "staff_id", "subject_id", "ts", "deliberate", "evidence_kind"
-        )
-    )
-
     # Continuation: the latest record-explained look-up of the same subject by the same user
     # within continuation_days before, when the later look-up's purpose needs no record or
     # needs a record of the kind that explained the earlier one (its evidence_kind). A case
@@ -160,15 +158,21 @@ def explain(
     # record true (a household-register case does not explain opening the person's
     # criminal record "for a nationality change"). A join on (staff, subject) restricted to
     # the look-ups that a record does not explain (a window over every look-up is far
-    # slower).
+    # slower). It reads only a few columns: the narrow inputs, so that the wide look-up
+    # rows are joined once, at the end.
+    t = with_best(
+        narrow.filter(narrow.deliberate & narrow.staff_id.notnull()).select(
+            ROW_ID, "staff_id", "subject_id", "ts", "evidence_kind"
+        )
+    )
     horizon = continuation_days * DAY
-    anchors = t.filter(t.rec_expl.notnull() & t.deliberate & t.staff_id.notnull())
+    anchors = t.filter(t.rec_expl.notnull())
     anchors = anchors.select(
         a_kind=anchors.evidence_kind, a_staff=anchors.staff_id, a_subject=anchors.subject_id,
         a_ts=anchors.ts, a_rec=anchors.rec_id,
     )  # fmt: skip
-    open_ = t.filter(t.rec_expl.isnull() & t.deliberate & t.staff_id.notnull())
-    open_ = open_.select("system", "event_id", "staff_id", "subject_id", "ts", "evidence_kind")
+    open_ = t.filter(t.rec_expl.isnull())
+    open_ = open_.select(ROW_ID, "staff_id", "subject_id", "ts", "evidence_kind")
     pairs = open_.join(
         anchors,
         [
@@ -179,15 +183,13 @@ def explain(
             anchors.a_ts >= open_.ts - horizon,
         ],
     )
-    latest = pairs.group_by(["system", "event_id"]).agg(
+    latest = pairs.group_by(ROW_ID).agg(
         anchor_key=(pairs.a_ts.cast("string").lpad(12, "0") + pairs.a_rec).max()
     )
-    latest = latest.select(k_system="system", k_event="event_id", anchor_key="anchor_key")
+    latest = latest.select(k_row=latest[ROW_ID], anchor_key=latest.anchor_key)
     latest = keep("continuation", latest)
     t = with_best(looked)
-    t = t.left_join(latest, [t.system == latest.k_system, t.event_id == latest.k_event]).drop(
-        "k_system", "k_event"
-    )
+    t = t.left_join(latest, t[ROW_ID] == latest.k_row).drop("k_row")
     continued = t.anchor_key.notnull()
     explanation = ibis.cases(
         (~t.deliberate, "list_screen"),

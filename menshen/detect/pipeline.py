@@ -20,7 +20,7 @@ from ibis.common.exceptions import IbisError
 from menshen.calendar import DayInfo, GovCalendar
 from menshen.detect.context import RuleContext
 from menshen.detect.engine import Engine
-from menshen.detect.explain import STRONG, explain
+from menshen.detect.explain import ROW_ID, STRONG, explain
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
 from menshen.detect.settings import Settings, minutes_of
 
@@ -61,12 +61,14 @@ def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
-    """The look-ups as an engine table of exactly ACCESS_SCHEMA's columns (missing ones null)."""
+    """The look-ups as an engine table of exactly ACCESS_SCHEMA's columns (missing ones null)
+    and ROW_ID: an int64 unique per look-up, the same in every query (internal: explain's
+    joins use it; rules never see it)."""
     if not isinstance(access, pa.Table):
         if not access:
             access = ACCESS_SCHEMA.empty_table()
         else:
-            t = engine.load_parquet("access", access)
+            t = engine.load_parquet("access", access, row_id=ROW_ID)
             types = ibis.schema(ACCESS_SCHEMA)
             cols = {}
             for name, typ in types.items():
@@ -74,8 +76,8 @@ def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
                     cols[name] = t[name] if t[name].type() == typ else t[name].cast(typ)
                 else:
                     cols[name] = ibis.null(typ)
-            return t.select(**cols)
-    return engine.load("access", conform(access, ACCESS_SCHEMA))
+            return t.select(**cols, **{ROW_ID: t[ROW_ID]})
+    return engine.load("access", conform(access, ACCESS_SCHEMA), row_id=ROW_ID)
 
 
 def prepare_access(access: ir.Table) -> ir.Table:
@@ -177,12 +179,9 @@ def records_table(world: World) -> pa.Table:
     )
 
 
-def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
-    """The per-look-up columns that take a join to compute: the account's holder and grant,
-    staff_active, purpose_known, unit_allowed, in_office_hours, the subject's and the cited
-    record's columns, and deliberate. Narrow: the descriptive columns of the small reference tables (names, texts,
-    purpose windows, the calendar) are attached by `widen`, which costs a query
-    only the joins whose columns it reads."""
+def account_holder(t: ir.Table, tables: Mapping[str, ir.Table]) -> ir.Table:
+    """staff_id, account_known, account_active, account_granted_at, account_revoked_at: the
+    grant of (system, account) that covered the look-up, else the account's latest one."""
     per = tables["account_periods"]
     cover = per.select(
         c_system=per.system, c_account=per.account, c_staff=per.staff_id,
@@ -204,7 +203,7 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
     )  # fmt: skip
     t = t.left_join(latest, [t.system == latest.l_system, t.account == latest.l_account])
     active = t.c_staff.notnull()
-    t = t.mutate(
+    return t.mutate(
         staff_id=ibis.ifelse(active, t.c_staff, t.l_staff),
         account_known=t.l_system.notnull(),
         account_active=active,
@@ -213,6 +212,28 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
     ).drop("c_system", "c_account", "c_staff", "c_granted", "c_revoked", "c_start", "c_end",
            "l_system", "l_account", "l_staff", "l_granted", "l_revoked")  # fmt: skip
 
+
+def _deliberate(t: ir.Table) -> ir.BooleanValue:
+    return t.action != "list"
+
+
+def explain_inputs(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
+    """The look-ups with the columns explain() reads before its final join (EXPLAIN_INPUTS):
+    only the joins they need (the engine would compute every left join of `enrich`, even
+    those whose columns are never read). The purpose first: the engine can then filter on
+    its columns (household scope, a record needed) before the costlier account joins."""
+    t = t.mutate(deliberate=_deliberate(t))
+    t = widen(t, tables, settings, frozenset({"purposes"}), extra=(ROW_ID,))
+    return widen(account_holder(t, tables), tables, settings, frozenset({"staff"}), extra=(ROW_ID,))
+
+
+def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
+    """The per-look-up columns that take a join to compute: the account's holder and grant,
+    staff_active, purpose_known, unit_allowed, in_office_hours, the subject's and the cited
+    record's columns, and deliberate. Narrow: the descriptive columns of the small reference
+    tables (names, texts, purpose windows, the calendar) are attached by `widen`, which
+    costs a query only the joins whose columns it reads."""
+    t = account_holder(t, tables)
     st = tables["staff"]
     st = st.select(s_id=st.staff_id, s_unit=st.unit_id, s_from=st.active_from, s_to=st.active_to)
     t = t.left_join(st, t.staff_id == st.s_id)
@@ -270,7 +291,7 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
         cited_record_staff_id=rc.staff_id, cited_record_unit_id=rc.unit_id,
     )  # fmt: skip
     t = t.left_join(rc, t.record_ref == rc.x_id)
-    return t.mutate(cited_record_found=t.x_id.notnull(), deliberate=t.action != "list").drop("x_id")
+    return t.mutate(cited_record_found=t.x_id.notnull(), deliberate=_deliberate(t)).drop("x_id")
 
 
 def _by_key(table: ir.Table, keys: Mapping[str, str], values: Mapping[str, ir.Value]) -> ir.Table:
@@ -299,11 +320,12 @@ def widen(
     tables: Mapping[str, ir.Table],
     settings: Settings,
     groups: frozenset[str] = ALL_GROUPS,
+    extra: tuple[str, ...] = (),
 ) -> ir.Table:
     """`enrich`'s columns plus the descriptive ones of `groups` (LAZY_COLUMNS): staff,
     system, purpose, calendar and office hours, each a left join on a small reference
     table's key; with the explanation, its strength too. Columns in the order of
-    LOOKUP_COLUMNS."""
+    LOOKUP_COLUMNS, then `extra` (columns of `t` outside it)."""
     if "staff" in groups or "office" in groups:
         st = tables["staff"]
         st = _by_key(st, {"s_id": "staff_id"}, {
@@ -359,7 +381,7 @@ def widen(
         t = t.mutate(
             explanation_strength=strength, explained_strong=strength.fill_null("") == "strong"
         )
-    return t.select(*[c for c in LOOKUP_COLUMNS if c in t.columns])
+    return t.select(*[c for c in LOOKUP_COLUMNS if c in t.columns], *extra)
 
 
 @dataclass(frozen=True)
@@ -384,6 +406,7 @@ class Views:
             self.full,
             lookups=t.filter(t.occurred_date >= start),
             history=t.filter(t.occurred_date < start),
+            everything=t,
         )
 
     def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
@@ -401,11 +424,26 @@ class Views:
                     raise
                 groups.add(group)
                 continue
-            names = {f.name for f in expr.op().find(ops.Field)}
+            # Fields of the look-ups (or of relations built on them) only: a rule may read
+            # e.g. unit_id from ctx.staff on its few hits without costing a join on every row.
+            on_kept = _reads_from(self.kept.op())
+            names = {f.name for f in expr.op().find(ops.Field) if on_kept(f.rel)}
             more = {g for g, cols in LAZY_COLUMNS.items() if g not in groups and names & set(cols)}
             if not more:
                 return expr
             groups |= more
+
+
+def _reads_from(table: ops.Relation) -> Callable[[ops.Relation], bool]:
+    """A test of whether a relation is `table` or is built on it (memoised per relation)."""
+    seen: dict[ops.Relation, bool] = {}
+
+    def test(rel: ops.Relation) -> bool:
+        if rel not in seen:
+            seen[rel] = rel == table or bool(rel.find(lambda node: node == table))
+        return seen[rel]
+
+    return test
 
 
 def _missing_name(message: str) -> str | None:
@@ -475,8 +513,9 @@ def build_views(
     )
     tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
     tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
-    # Not materialised: explain() keeps only the narrow columns it reads. The table kept is
-    # narrow too: enrich's columns and the explanation; `widen` attaches the rest per query.
+    # Not materialised: explain() reads its inputs from a cheaper expression of the same
+    # rows, and computes the wide one once, at the end. The table kept is narrow too:
+    # enrich's columns and the explanation; `widen` attaches the rest per query.
     enriched = enrich(access, tables, settings)
     kept: list[ir.Table] = []
 
@@ -485,13 +524,16 @@ def build_views(
         return kept[-1]
 
     explained = explain(
-        widen(enriched, tables, settings),
+        widen(enriched, tables, settings, frozenset({"purposes"}), extra=(ROW_ID,)),
         tables["records"],
         tables["persons"],
         settings.continuation_days,
         keep=keep,
+        inputs=explain_inputs(access, tables, settings),
     )
-    explained = explained.select(*enriched.columns, "explanation", "explanation_record_id")
+    # Without ROW_ID: no rule reads it, and each kept column costs memory.
+    columns = [c for c in enriched.columns if c != ROW_ID]
+    explained = explained.select(*columns, "explanation", "explanation_record_id")
     explained = engine.materialize("lookups", explained)
     for table in kept:  # read only while the look-ups table was built
         engine.drop(table)
@@ -499,6 +541,9 @@ def build_views(
     full = RuleContext(
         lookups=wide.filter(wide.occurred_date >= start),
         history=wide.filter(wide.occurred_date < start),
+        # Every kept look-up has an occurred_date in [history_from, end] (filtered above):
+        # the two filters split it exactly.
+        everything=wide,
         staff=tables["staff"],
         units=tables["units"],
         accounts=tables["accounts"],

@@ -15,23 +15,42 @@ from menshen.detect.testing import lookup
 DAY = 86400
 
 
+def _buckets(ctx: RuleContext, size: int) -> ir.Table:
+    """Each account's look-ups in time buckets of `size` seconds: the bucket's first second
+    and the time of the account's look-up before it (the last of its previous non-empty
+    bucket; null: none loaded).
+
+    Any look-up after the first of its bucket has a previous look-up less than `size`
+    seconds (≤ the idle time) earlier: only a bucket's first can end an idle gap, or have no
+    previous look-up at all. So one aggregation and a lag over the buckets, a few per
+    account, replace a window over every look-up."""
+    every = ctx.all_lookups
+    buckets = every.group_by(
+        b_system=every.system, b_account=every.account, b_bucket=every.ts // size
+    ).aggregate(b_first=every.ts.min(), b_last=every.ts.max())
+    w = ibis.window(group_by=[buckets.b_system, buckets.b_account], order_by=buckets.b_bucket)
+    return buckets.mutate(prev_ts=buckets.b_last.lag().over(w)).drop("b_last")
+
+
 def query(ctx: RuleContext) -> ir.Table:
     idle = ctx.params.idle_days * DAY
-    every = ctx.all_lookups.select("system", "event_id", "account", "ts")
-    w = ibis.window(group_by=[every.system, every.account], order_by=[every.ts, every.event_id])
-    prev = every.mutate(prev_ts=every.ts.lag().over(w)).select(
-        p_system="system", p_event="event_id", prev_ts="prev_ts"
-    )
+    size = max(idle, 1)
+    buckets = _buckets(ctx, size)
     t = ctx.lookups
-    t = t.left_join(prev, [t.system == prev.p_system, t.event_id == prev.p_event])
-    t = t.drop("p_system", "p_event")
+    # Look-ups at their bucket's first second (b_system not null).
+    t = t.left_join(
+        buckets,
+        [t.system == buckets.b_system, t.account == buckets.b_account,
+         t.ts // size == buckets.b_bucket, t.ts == buckets.b_first],
+    )  # fmt: skip
     granted_ts = t.account_granted_at.epoch_seconds().cast("int64")
     # Idle since the grant counts only when the loaded history reaches back far enough.
     covered = (t.ts - idle) >= ibis.literal(ctx.data_start).cast("timestamp").epoch_seconds().cast(
         "int64"
     )
-    idle_gap = t.prev_ts.notnull() & (t.ts - t.prev_ts > idle)
-    idle_since_grant = t.prev_ts.isnull() & covered & (t.ts - granted_ts > idle)
+    first = t.b_system.notnull()
+    idle_gap = first & t.prev_ts.notnull() & (t.ts - t.prev_ts > idle)
+    idle_since_grant = first & t.prev_ts.isnull() & covered & (t.ts - granted_ts > idle)
     unknown = ~t.account_known
     revoked = (
         t.account_known
@@ -39,24 +58,42 @@ def query(ctx: RuleContext) -> ir.Table:
         & t.account_revoked_at.notnull()
         & (t.account_revoked_at <= t.occurred_at)
     )
-    not_yet = t.account_known & ~t.account_active & ~revoked
-    departed = t.account_active & t.staff_id.notnull() & ~t.staff_active
-    is_idle = t.account_active & t.staff_active & (idle_gap | idle_since_grant)
-    t = t.filter(unknown | revoked | not_yet | departed | is_idle)
-    gap_days = ((t.ts - t.prev_ts.fill_null(granted_ts)) // DAY).cast("string")
+    t = t.mutate(
+        unknown=unknown,
+        revoked=revoked,
+        not_yet=t.account_known & ~t.account_active & ~revoked,
+        departed=t.account_active & t.staff_id.notnull() & ~t.staff_active,
+        is_idle=t.account_active & t.staff_active & (idle_gap | idle_since_grant),
+        gap_days=((t.ts - t.prev_ts.fill_null(granted_ts)) // DAY).cast("string"),
+    )
+    t = t.filter(t.unknown | t.revoked | t.not_yet | t.departed | t.is_idle)
+    # Of several look-ups in the bucket's first second, the one with the smallest event id
+    # comes first; the others follow it with a gap of 0 and are not idle.
+    every = ctx.all_lookups
+    beaten = t.filter(t.is_idle).semi_join(
+        every,
+        [t.system == every.system, t.account == every.account, t.ts == every.ts,
+         every.event_id < t.event_id],
+    ).select(x_system="system", x_event="event_id")  # fmt: skip
+    t = t.left_join(beaten, [t.system == beaten.x_system, t.event_id == beaten.x_event])
+    t = t.mutate(is_idle=t.is_idle & t.x_event.isnull())
+    t = t.filter(t.unknown | t.revoked | t.not_yet | t.departed | t.is_idle)
+    # The holder's name on the few hits only (not a join of every look-up to staff).
+    st = ctx.staff.select(h_id=ctx.staff.staff_id, holder=ctx.staff.name)
+    t = t.left_join(st, t.staff_id == st.h_id)
     zh = ibis.cases(
-        (unknown, concat("帳號「", t.account, "」不在帳號清冊中（無授權紀錄，疑為共用或未登錄帳號）")),
-        (revoked, concat("帳號已於 ", full_date_zh(t.account_revoked_at), " 停用，仍有查詢")),
-        (not_yet, concat("查詢時帳號尚未授權（授權日 ", full_date_zh(t.account_granted_at), "）")),
-        (departed, concat("帳號持有人 ", text(t.staff_name), " 查詢當日不在職")),
-        else_=concat("帳號閒置 ", gap_days, " 日後再度使用（逾 ", str(ctx.params.idle_days), " 日應停用）"),
+        (t.unknown, concat("帳號「", t.account, "」不在帳號清冊中（無授權紀錄，疑為共用或未登錄帳號）")),
+        (t.revoked, concat("帳號已於 ", full_date_zh(t.account_revoked_at), " 停用，仍有查詢")),
+        (t.not_yet, concat("查詢時帳號尚未授權（授權日 ", full_date_zh(t.account_granted_at), "）")),
+        (t.departed, concat("帳號持有人 ", text(t.holder), " 查詢當日不在職")),
+        else_=concat("帳號閒置 ", t.gap_days, " 日後再度使用（逾 ", str(ctx.params.idle_days), " 日應停用）"),
     )  # fmt: skip
     en = ibis.cases(
-        (unknown, concat("account '", t.account, "' is not in the account register")),
-        (revoked, concat("account revoked on ", t.account_revoked_at.date().cast("string"), ", still used")),
-        (not_yet, concat("account not yet granted (granted ", t.account_granted_at.date().cast("string"), ")")),
-        (departed, concat("the account holder ", text(t.staff_name), " was not in service that day")),
-        else_=concat("account used again after ", gap_days, " idle days (over ", str(ctx.params.idle_days), ")"),
+        (t.unknown, concat("account '", t.account, "' is not in the account register")),
+        (t.revoked, concat("account revoked on ", t.account_revoked_at.date().cast("string"), ", still used")),
+        (t.not_yet, concat("account not yet granted (granted ", t.account_granted_at.date().cast("string"), ")")),
+        (t.departed, concat("the account holder ", text(t.holder), " was not in service that day")),
+        else_=concat("account used again after ", t.gap_days, " idle days (over ", str(ctx.params.idle_days), ")"),
     )  # fmt: skip
     return hits(t, zh, en)
 
@@ -99,6 +136,32 @@ CASES = (
         },
         params={"detect_from": "2025-02-10", "history_days": 120},
         expect=("a5",),
+    ),
+    Case(
+        "two look-ups in the same second after 100 idle days: the first (smaller id) is flagged",
+        positive=True,
+        tables={
+            "access": [
+                lookup("a7", "S03", "P12", "2024-11-01 10:00", "AD01"),
+                lookup("a9", "S03", "P12", "2025-02-10 10:00", "AD01"),
+                lookup("a8", "S03", "P01", "2025-02-10 10:00", "AD01"),
+            ]
+        },
+        params={"detect_from": "2025-02-10", "history_days": 120},
+        expect=("a8",),
+    ),
+    Case(
+        "look-ups 70 and 60 days apart: never idle for 90 days",
+        positive=False,
+        tables={
+            "access": [
+                lookup("g4", "S03", "P12", "2024-10-02 10:00", "AD01"),
+                lookup("g5", "S03", "P12", "2024-12-11 10:00", "AD01"),
+                lookup("g6", "S03", "P01", "2025-02-09 10:00", "AD01"),
+                lookup("g7", "S03", "P01", "2025-02-10 10:00", "AD01"),
+            ]
+        },
+        params={"detect_from": "2024-12-11", "history_days": 120},
     ),
     Case(
         "active accounts in daily use, even on list screens",

@@ -15,6 +15,21 @@ from menshen.detect.testing import lookup
 def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
     t = t.filter(t.deliberate & t.evidence_kind.notnull())
+    unexplained = ~t.explained_strong
+    # A cited case that does not exist, or is about someone else, is what a false purpose
+    # and 夾帶查詢 look like; only a record the user handled personally for the subject
+    # outweighs it (a mistyped number is the usual benign cause, and then the user's own
+    # record explains the look-up).
+    not_own = t.explanation.fill_null("") != "own_record"
+    t = t.mutate(
+        missing=not_own & t.record_ref.notnull() & ~t.cited_record_found,
+        wrong_kind=unexplained & t.cited_record_found & (t.cited_record_kind != t.evidence_kind),
+        someone_else=not_own & t.cited_record_found & (t.cited_record_subject_id != t.subject_id),
+        not_cited=unexplained & t.record_ref.isnull(),
+    )
+    t = t.filter(t.missing | t.wrong_kind | t.someone_else | t.not_cited)
+    # Someone else of the subject's household is fine for a household purpose: the cited
+    # subject's household is looked up on these few rows only (persons is large).
     members = ctx.persons.select(
         c_person=ctx.persons.person_id, c_household=ctx.persons.household_id
     )
@@ -24,24 +39,11 @@ def query(ctx: RuleContext) -> ir.Table:
         & t.c_household.notnull()
         & (t.c_household == t.subject_household_id)
     )
+    t = t.mutate(other_person=t.someone_else & ~same_household)
+    missing, wrong_kind, other_person = t.missing, t.wrong_kind, t.other_person
+    t = t.filter(missing | wrong_kind | other_person | t.not_cited)
     ref = text(t.record_ref)
     purpose_zh = text(t.purpose_description)
-    unexplained = ~t.explained_strong
-    # A cited case that does not exist, or is about someone else, is what a false purpose
-    # and 夾帶查詢 look like; only a record the user handled personally for the subject
-    # outweighs it (a mistyped number is the usual benign cause, and then the user's own
-    # record explains the look-up).
-    not_own = t.explanation.fill_null("") != "own_record"
-    missing = not_own & t.record_ref.notnull() & ~t.cited_record_found
-    wrong_kind = unexplained & t.cited_record_found & (t.cited_record_kind != t.evidence_kind)
-    other_person = (
-        not_own
-        & t.cited_record_found
-        & (t.cited_record_subject_id != t.subject_id)
-        & ~same_household
-    )
-    not_cited = unexplained & t.record_ref.isnull()
-    t = t.filter(missing | wrong_kind | other_person | not_cited)
     zh = ibis.cases(
         (missing, concat("所引案號「", ref, "」查無此業務案件")),
         (wrong_kind, concat(
