@@ -161,3 +161,41 @@ def test_every_explanation_has_zh_and_en_text(code, record, zh, en, engine) -> N
     )
     out = engine.to_arrow(_explanation_text(engine.load("expl", table))).to_pylist()[0]
     assert (out["explanation_zh"], out["explanation_en"]) == (zh, en)
+
+
+def test_the_explanations_table_is_in_time_order_when_sorted_a_few_days_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At scale the table is sorted one span of days at a time (run.SORT_SPAN_ROWS); the
+    spans must join into the one order a single sort gives, midnight and ties included."""
+    from menshen.detect import run
+    from menshen.detect.engine import connect
+    from menshen.detect.rules import all_rules
+
+    rows = [
+        lookup(f"e{i:02d}", "S05", "P01", at, "LI01")
+        for i, at in enumerate(
+            [
+                "2025-02-12 00:00", "2025-02-10 23:59", "2025-02-11 00:00", "2025-02-10 09:00",
+                "2025-02-13 10:00", "2025-02-11 00:00", "2025-02-12 08:00", "2025-02-10 09:00",
+                "2025-02-14 17:30", "2025-02-13 00:00",
+            ]
+        )
+    ]  # fmt: skip
+    world = make_world({"access": rows})
+    start, end = dt.date(2025, 2, 10), dt.date(2025, 2, 14)
+
+    def table(span_rows: int) -> list[tuple[Any, ...]]:
+        monkeypatch.setattr(run, "SORT_SPAN_ROWS", span_rows)
+        engine = connect("duckdb")
+        try:
+            expl = run.detect(engine, world, start, end, all_rules()).tables["explanations"]
+        finally:
+            engine.close()
+        return list(zip(*(expl.column(c).to_pylist() for c in expl.column_names), strict=True))
+
+    whole = table(1_000_000)
+    assert [r[1] for r in whole] == ["e03", "e07", "e01", "e02", "e05", "e00", "e06", "e09",
+                                     "e04", "e08"]  # fmt: skip
+    assert table(2) == whole  # about one day a span
+    assert table(3) == whole
