@@ -48,6 +48,23 @@ def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
     touches = counted.group_by(["user_key", "subject_id", "occurred_date"]).aggregate(
         ts=counted.ts.min()
     )
+    # Cut the window to the few busy stretches: with time cut in slots of `window`
+    # seconds, the window ending at a touch in slot b lies in slots b - 1 and b, so it can
+    # reach the threshold only when those two slots hold enough touches together ("hot").
+    # Touches of hot slots and of the slots before them see their whole window; the
+    # others could not reach the threshold anyway.
+    touches = touches.mutate(slot=touches.ts // window)
+    slots = touches.group_by(s_user=touches.user_key, s_slot=touches.slot).aggregate(
+        s_n=touches.ts.count()
+    )
+    before = slots.select(b_user=slots.s_user, b_slot=slots.s_slot + 1, b_n=slots.s_n)
+    hot = slots.left_join(before, [slots.s_user == before.b_user, slots.s_slot == before.b_slot])
+    hot = hot.filter(hot.s_n + hot.b_n.fill_null(0) >= p.enumeration_min_subjects)
+    hot = hot.select(h_user=hot.s_user, h_slot=hot.s_slot)
+    near = hot.union(hot.select(h_user=hot.h_user, h_slot=hot.h_slot - 1)).distinct()
+    touches = touches.semi_join(
+        near, [touches.user_key == near.h_user, touches.slot == near.h_slot]
+    )
     w = ibis.window(group_by=touches.user_key, order_by=touches.ts, range=(-window, 0))
     touches = touches.mutate(n=touches.ts.count().over(w), w_start=touches.ts.min().over(w))
     ends = touches.filter(touches.n >= p.enumeration_min_subjects)
@@ -134,6 +151,19 @@ def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
         ),
     )
     ids_ = counted.filter(counted.serial.notnull())
+    # A run needs that many ids of one prefix on the user's day: cut the windows to those.
+    busy = ids_.group_by(
+        k_user=ids_.user_key, k_date=ids_.occurred_date, k_prefix=ids_.id_prefix
+    ).aggregate(k_n=ids_.serial.nunique())
+    busy = busy.filter(busy.k_n >= p.enumeration_consecutive_ids)
+    ids_ = ids_.semi_join(
+        busy,
+        [
+            ids_.user_key == busy.k_user,
+            ids_.occurred_date == busy.k_date,
+            ids_.id_prefix == busy.k_prefix,
+        ],
+    )
     ids_ = ids_.group_by(["user_key", "occurred_date", "id_prefix", "serial"]).aggregate(
         subject_id=ids_.subject_id.min()
     )
@@ -273,6 +303,12 @@ CASES: tuple[Case, ...] = (
         positive=True,
         tables={"access": _paced("q", "S06", _PEOPLE[:25], "2025-02-11 10:00", 20)},
         expect=tuple(f"q{i}" for i in range(25)),
+    ),
+    Case(
+        "the same harvest starting at 10:05: the window straddles two of the query's time slots",
+        positive=True,
+        tables={"access": _paced("h", "S06", _PEOPLE[:25], "2025-02-11 10:05", 20)},
+        expect=tuple(f"h{i}" for i in range(25)),
     ),
     Case(
         "ids tried in sequence through the day",

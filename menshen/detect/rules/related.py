@@ -89,21 +89,22 @@ def _declared(relations: ir.Table) -> ir.Table:
 
 def query(ctx: RuleContext) -> ir.Table:
     t = ctx.lookups
-    t = t.filter(
-        t.deliberate
-        & ~t.explained_strong
-        & t.staff_id.notnull()
-        & (t.staff_national_id.isnull() | (t.staff_national_id != t.subject_id))
-    )
-    declared = _declared(ctx.relations)
-    t = t.left_join(declared, [t.staff_id == declared.r_staff, t.subject_id == declared.r_person])
-    people = ctx.persons
+    t = t.filter(t.deliberate & ~t.explained_strong & t.staff_id.notnull())
+    # The user's own name, national id, household and area: staff joined with persons is
+    # one row per staff member, so the look-ups join a small table rather than the staff
+    # join on every look-up plus a persons join built on the look-ups' side.
+    staff, people = ctx.staff, ctx.persons
     me = people.select(
         m_id=people.person_id, m_household=people.household_id, m_area=people.address_code
     )
-    t = t.left_join(me, t.staff_national_id == me.m_id)
+    users = staff.select(u_id=staff.staff_id, u_name=staff.name, u_national_id=staff.national_id)
+    users = users.left_join(me, users.u_national_id == me.m_id).drop("m_id")
+    t = t.left_join(users, t.staff_id == users.u_id)
+    t = t.filter(t.u_national_id.isnull() | (t.u_national_id != t.subject_id))
+    declared = _declared(ctx.relations)
+    t = t.left_join(declared, [t.staff_id == declared.r_staff, t.subject_id == declared.r_person])
     t = t.mutate(
-        staff_surname=surname(t.staff_name.fill_null("")),
+        staff_surname=surname(t.u_name.fill_null("")),
         subject_surname=surname(t.subject_name.fill_null("")),
     )
     household = (

@@ -38,6 +38,14 @@ def query(ctx: RuleContext) -> ir.Table:
     days = counted.group_by(["user_key", "subject_id", "occurred_date"]).aggregate(
         day=counted.occurred_date.epoch_days().max()
     )
+    # Only a user and person seen on enough days at all can repeat: cut the self-join.
+    often = days.group_by(f_user=days.user_key, f_subject=days.subject_id).aggregate(
+        f_days=days.occurred_date.count()
+    )
+    often = often.filter(often.f_days >= p.repeat_min_days)
+    days = days.semi_join(
+        often, [days.user_key == often.f_user, days.subject_id == often.f_subject]
+    )
     # Days in the range are the ones a hit can be on; the others only count towards them.
     mine = days.filter(days.occurred_date >= ctx.range_start)
     other = days.select(
