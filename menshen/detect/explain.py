@@ -114,7 +114,8 @@ def explain(
     keep: Callable[[str, ir.Table], ir.Table] = _as_is,
     inputs: ir.Table | None = None,
 ) -> ir.Table:
-    """`looked` plus explanation, explanation_strength, explanation_record_id, explained_strong.
+    """`looked` plus explanation and explanation_record_id (the strength follows from the
+    code: pipeline.widen derives explanation_strength and explained_strong from STRONG).
 
     `looked` has ROW_ID, deliberate, purpose_known and evidence_kind; `inputs` (default
     `looked`) the same rows with EXPLAIN_INPUTS, and may be a cheaper expression. Only
@@ -200,16 +201,10 @@ def explain(
     )
     t = t.mutate(explanation=explanation)
     t = t.mutate(
-        explanation_strength=ibis.cases(
-            (t.explanation.isin(STRONG), "strong"),
-            (t.explanation.notnull(), "weak"),
-            else_=ibis.null("string"),
-        ),
         explanation_record_id=ibis.cases(
             (t.rec_expl.notnull() & t.deliberate, t.rec_id),
             (t.explanation == "continuation", t.anchor_key.substr(12)),
             else_=ibis.null("string"),
         ),
     )
-    t = t.mutate(explained_strong=t.explanation_strength.fill_null("") == "strong")
     return t.drop("rec_code", "rec_id", "rec_expl", "anchor_key")

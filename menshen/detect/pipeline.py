@@ -227,6 +227,15 @@ def explain_inputs(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settin
     return widen(account_holder(t, tables), tables, settings, frozenset({"staff"}), extra=(ROW_ID,))
 
 
+def _office_window(t: ir.Table, settings: Settings) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+    """The unit's office hours (minutes of the day) after a join to office_hours; a unit
+    without a row has the settings' default hours."""
+    return (
+        t.office_start.fill_null(minutes_of(settings.office_start)),
+        t.office_end.fill_null(minutes_of(settings.office_end)),
+    )
+
+
 def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> ir.Table:
     """The per-look-up columns that take a join to compute: the account's holder and grant,
     staff_active, purpose_known, unit_allowed, in_office_hours, the subject's and the cited
@@ -266,8 +275,7 @@ def enrich(t: ir.Table, tables: Mapping[str, ir.Table], settings: Settings) -> i
     t = t.left_join(cal, t.occurred_date == cal.k_date).drop("k_date")
     oh = tables["office_hours"]
     t = t.left_join(oh, t.s_unit == oh.oh_unit).drop("oh_unit")
-    start = t.office_start.fill_null(minutes_of(settings.office_start))
-    end = t.office_end.fill_null(minutes_of(settings.office_end))
+    start, end = _office_window(t, settings)
     # A unit open round the clock (00:00 to 23:59 or 24:00, e.g. a police station on shifts)
     # works every day, non-workdays included.
     round_the_clock = (start <= 0) & (end >= 23 * 60 + 59)
@@ -368,10 +376,8 @@ def widen(
             "office_start": oh.office_start, "office_end": oh.office_end,
         })  # fmt: skip
         t = t.left_join(oh, t.unit_id == oh.o_unit).drop("o_unit")
-        t = t.mutate(
-            office_start=t.office_start.fill_null(minutes_of(settings.office_start)),
-            office_end=t.office_end.fill_null(minutes_of(settings.office_end)),
-        )
+        start, end = _office_window(t, settings)
+        t = t.mutate(office_start=start, office_end=end)
     if "explanation" in t.columns:
         strength = ibis.cases(
             (t.explanation.isin(STRONG), "strong"),
