@@ -28,12 +28,16 @@ def run_store_detection(
     engine_name: str = "duckdb",
     write: bool = True,
     on_step: Any = None,
+    reuse_history: bool = True,
 ) -> Any:
     """Detect over the store: [start, end] default to the store's whole date range. Returns
-    (DetectionResult or None when the store holds no look-ups, store)."""
+    (DetectionResult or None when the store holds no look-ups, store).
+
+    `reuse_history`: read the history's explanations that earlier runs stored, where they
+    can be (run.load_store_world), instead of explaining those look-ups again."""
     from menshen.detect.engine import connect
     from menshen.detect.rules import all_rules
-    from menshen.detect.run import detect, load_store_world
+    from menshen.detect.run import detect, explain_version, load_store_world
     from menshen.detect.settings import Settings
     from menshen.store import Store
 
@@ -45,14 +49,23 @@ def run_store_detection(
     start = start or span[0]
     end = end or span[1]
     settings = Settings()
-    world = load_store_world(snap, start, end, settings.history_days)
+    version = explain_version(settings)
+    world = load_store_world(
+        snap, start, end, settings.history_days, version if reuse_history else None
+    )
     engine = connect(engine_name)  # type: ignore[arg-type]
     try:
         result = detect(engine, world, start, end, all_rules(), settings, on_step=on_step)
     finally:
         engine.close()
     if write:
-        store.write_derived(result.tables, source=f"menshen detect {start}..{end}")
+        # The range and version let a later run read these explanations as its history.
+        covered = {"range_start": str(start), "range_end": str(end), "explain_version": version}
+        store.write_derived(
+            result.tables,
+            source=f"menshen detect {start}..{end}",
+            meta={"explanations": covered},
+        )
     return result, store
 
 
@@ -63,11 +76,23 @@ def run_store_detection(
 @click.option(
     "--engine", type=click.Choice(["duckdb", "pyspark"]), default="duckdb", help=ENGINE_HELP
 )
-def detect(start: Any, end: Any, home: Path | None, engine: str) -> None:
+@click.option(
+    "--recompute-history",
+    is_flag=True,
+    help="重新說明基準期查詢，不沿用先前偵測之結果 / explain the history again instead of "
+    "reading the explanations earlier runs stored",
+)
+def detect(
+    start: Any, end: Any, home: Path | None, engine: str, recompute_history: bool
+) -> None:
     """偵測異常查詢 / Explain every look-up, run the rules, write findings to the store.
 
-    預設偵測證據庫內全部日期；--from 之前的查詢紀錄作為基準（最多 90 日）。
-    Default: the store's whole date range; look-ups before --from serve as history.
+    預設偵測證據庫內全部日期；--from 之前的查詢紀錄作為基準（最多 90 日）。基準期內已由先前
+    偵測說明之日期，沿用其說明結果（其後新增之業務案件，待重新偵測該期間或加
+    --recompute-history 時納入）。
+    Default: the store's whole date range; look-ups before --from serve as history. History
+    dates that an earlier run explained are read from its results (a record added since
+    counts once those dates are detected again, or with --recompute-history).
     """
     from rich.console import Console
 
@@ -81,7 +106,7 @@ def detect(start: Any, end: Any, home: Path | None, engine: str) -> None:
     try:
         with status:
             result, store = run_store_detection(
-                home, _date(start), _date(end), engine, True, on_step
+                home, _date(start), _date(end), engine, True, on_step, not recompute_history
             )
     except Exception as exc:  # a clear message, never a traceback, for bad data
         click.echo(f"錯誤 / error: {exc}", err=True)

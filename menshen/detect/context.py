@@ -67,8 +67,13 @@ Per-subject rules should use `deliberate` look-ups only. A weak explanation
 rules; list_screen is counted by volume and enumeration only if the rule chooses to (the
 framework's own choice is documented in docs/detection.md).
 
-`history` — the same columns for look-ups before the detection range (up to
-`params.history_days` days), for baselines; may be empty.
+`history` — look-ups before the detection range (up to `params.history_days` days), for
+baselines; may be empty. It carries only HISTORY_COLUMNS (and `all_lookups`, history and
+look-ups together, the same): a look-up's key, time, account, user, unit, subject, whether it
+was deliberate and its explanation. A daily run reads the history's rows from the explanations that earlier runs
+stored (the store keeps them per date), instead of explaining every look-up of the last
+90 days again: `unit_id` there is the user's unit when that run was made. A rule that reads
+another column from them fails, it never gets nulls.
 
 Reference tables (columns as in docs/architecture.md): `staff`, `units`, `accounts`,
 `systems`, `purposes`, `records`, `persons`, `relations`, `watchlist`, `office_hours`,
@@ -89,7 +94,13 @@ import ibis.expr.types as ir
 
 from menshen.detect.settings import Settings
 
-__all__ = ["RuleContext", "Settings"]
+__all__ = ["HISTORY_COLUMNS", "RuleContext", "Settings"]
+
+# The columns of `history` and `all_lookups` (see above), in this order.
+HISTORY_COLUMNS = (
+    "system", "event_id", "occurred_at", "occurred_date", "ts", "account", "staff_id",
+    "unit_id", "subject_id", "deliberate", "explanation", "explained_strong",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -112,8 +123,9 @@ class RuleContext:
     range_start: dt.date
     range_end: dt.date
     data_start: dt.date
-    # history and lookups as one table, when the builder has it: a union of two filters of
-    # the same table makes the engine copy all of it first (a CTE), read once per rule.
+    # history and lookups (HISTORY_COLUMNS) as one table, when the builder has it: a union of
+    # two filters of the same table makes the engine copy all of it first (a CTE), read once
+    # per rule.
     everything: ir.Table | None = None
 
     @property
@@ -121,4 +133,4 @@ class RuleContext:
         """history and lookups together (for windows that reach back before the range)."""
         if self.everything is not None:
             return self.everything
-        return self.history.union(self.lookups)
+        return self.history.union(self.lookups.select(*self.history.columns))

@@ -190,6 +190,9 @@ def connect(
         # are sorted explicitly (explanations by time, hits in findings.py). Not preserving
         # it lets DuckDB materialise and spill large tables with less memory.
         con.raw_sql("SET preserve_insertion_order = false")
+        # Its bar would be printed into the output of `menshen detect` and of the benchmarks;
+        # the commands show their own progress.
+        con.raw_sql("SET enable_progress_bar = false")
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         return Engine("duckdb", con, cache, temp_dir)

@@ -113,6 +113,7 @@ def explain(
     continuation_days: int,
     keep: Callable[[str, ir.Table], ir.Table] = _as_is,
     inputs: ir.Table | None = None,
+    anchors: ir.Table | None = None,
 ) -> ir.Table:
     """`looked` plus explanation and explanation_record_id (the strength follows from the
     code: pipeline.widen derives explanation_strength and explained_strong from STRONG).
@@ -122,7 +123,9 @@ def explain(
     `inputs` is read until the final join, so `looked` may be a wide expression that is
     computed once, at the end. `keep(name, table)` may materialise an intermediate result
     that is read more than once (the best-record and continuation tables); by default
-    nothing is kept."""
+    nothing is kept. `anchors`: look-ups explained earlier (not in `looked`) that a record
+    explains — staff_id, subject_id, ts, evidence_kind, explanation_record_id — which a
+    look-up of `looked` may continue."""
     narrow = (looked if inputs is None else inputs).select(*EXPLAIN_INPUTS)
     cand = _record_candidates(narrow, records, persons)
     cand = cand.filter(cand.own | cand.unit)
@@ -167,11 +170,19 @@ def explain(
         )
     )
     horizon = continuation_days * DAY
+    extra = anchors
     anchors = t.filter(t.rec_expl.notnull())
     anchors = anchors.select(
         a_kind=anchors.evidence_kind, a_staff=anchors.staff_id, a_subject=anchors.subject_id,
         a_ts=anchors.ts, a_rec=anchors.rec_id,
     )  # fmt: skip
+    if extra is not None:
+        anchors = anchors.union(
+            extra.select(
+                a_kind=extra.evidence_kind, a_staff=extra.staff_id, a_subject=extra.subject_id,
+                a_ts=extra.ts, a_rec=extra.explanation_record_id,
+            )  # fmt: skip
+        )
     open_ = t.filter(t.rec_expl.isnull())
     open_ = open_.select(ROW_ID, "staff_id", "subject_id", "ts", "evidence_kind")
     pairs = open_.join(

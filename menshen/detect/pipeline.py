@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ibis.common.exceptions import IbisError
 
 from menshen.calendar import DayInfo, GovCalendar
-from menshen.detect.context import RuleContext
+from menshen.detect.context import HISTORY_COLUMNS, RuleContext
 from menshen.detect.engine import Engine
 from menshen.detect.explain import ROW_ID, STRONG, explain
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
@@ -46,10 +46,16 @@ class World:
     """Inputs of one detection run: look-ups (history included) and reference tables.
 
     `access` is an Arrow table, or the store's Parquet files, which the engine reads itself
-    (no round trip through Python)."""
+    (no round trip through Python). `explained`: history that earlier runs explained — the
+    explanations tables they stored (Parquet files, see run.EXPLANATION_COLUMNS), each with
+    the dates to read from it; those dates' look-ups are not in `access`. `keys_unique`: the
+    reference tables hold one row per key already (the store's do: ingest skips duplicates
+    and conflicts), so they need no de-duplication (4.4M records took 3.2 s)."""
 
     access: pa.Table | list[Path]
     refs: Mapping[str, pa.Table | None]
+    explained: Mapping[Path, Sequence[dt.date]] = field(default_factory=dict)
+    keys_unique: bool = False
 
     def ref(self, name: str) -> pa.Table:
         return conform(self.refs.get(name), REF_SCHEMAS[name])
@@ -78,6 +84,41 @@ def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
                     cols[name] = ibis.null(typ)
             return t.select(**cols, **{ROW_ID: t[ROW_ID]})
     return engine.load("access", conform(access, ACCESS_SCHEMA), row_id=ROW_ID)
+
+
+def stored_history(engine: Engine, explained: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
+    """The look-ups that earlier runs explained (World.explained): the explanations those
+    runs stored, read as they are (unit_id is the user's unit then), with ts and
+    explained_strong."""
+    parts = []
+    for path, dates in explained.items():
+        t = engine.load_parquet("explained", [path])
+        parts.append(t.filter(t.occurred_date.isin(sorted(dates))))
+    t = parts[0]
+    for part in parts[1:]:
+        t = t.union(part)
+    return t.mutate(
+        ts=t.occurred_at.truncate("s").epoch_seconds().cast("int64"),
+        explained_strong=t.explanation.isin(STRONG).fill_null(False),
+    )
+
+
+def _stored_anchors(stored: ir.Table, purposes: ir.Table, since: dt.date) -> ir.Table:
+    """The stored look-ups from `since` on that a record explains, with their purpose's
+    evidence kind: a fresh look-up may continue one of them (explain's `anchors`)."""
+    pu = purposes.select(
+        p_system=purposes.system,
+        p_code=purposes.purpose_code,
+        evidence_kind=ibis.ifelse(
+            purposes.evidence_kind == "", ibis.null("string"), purposes.evidence_kind
+        ),
+    )
+    t = stored.filter(
+        (stored.occurred_date >= since)
+        & stored.explanation.isin(("own_record", "unit_record", "household_record"))
+    )
+    t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
+    return t.select("staff_id", "subject_id", "ts", "evidence_kind", "explanation_record_id")
 
 
 def prepare_access(access: ir.Table) -> ir.Table:
@@ -399,6 +440,8 @@ class Views:
     full: RuleContext
     kept: ir.Table
     tables: Mapping[str, ir.Table]
+    # History that earlier runs explained (stored_history), None when there is none.
+    stored: ir.Table | None = None
 
     def table(self, groups: frozenset[str] = ALL_GROUPS) -> ir.Table:
         return widen(self.kept, self.tables, self.full.params, groups)
@@ -406,14 +449,10 @@ class Views:
     def context(self, groups: frozenset[str] = ALL_GROUPS) -> RuleContext:
         if groups == ALL_GROUPS:
             return self.full
-        t = self.table(groups)
-        start = self.full.range_start
         return dataclasses.replace(
-            self.full,
-            lookups=t.filter(t.occurred_date >= start),
-            history=t.filter(t.occurred_date < start),
-            everything=t,
+            self.full, **_split(self.table(groups), self.stored, self.full.range_start)
         )
+
 
     def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
         """`build(ctx)` (a rule's query) on the narrowest context it runs on: start with no
@@ -439,6 +478,22 @@ class Views:
                 return expr
             groups |= more
 
+
+def _split(t: ir.Table, stored: ir.Table | None, start: dt.date) -> dict[str, ir.Table]:
+    """RuleContext's lookups, history and everything from the kept look-ups (widened) and
+    the stored history. The kept look-ups hold every loaded date but the stored ones: the
+    two split on dates. History columns: those of HISTORY_COLUMNS that `t` has (a narrow
+    context may lack unit_id until a query names it)."""
+    mine = t.select(*[c for c in HISTORY_COLUMNS if c in t.columns])
+    everything = mine
+    if stored is not None:
+        types = mine.schema()
+        everything = mine.union(stored.select(**{c: stored[c].cast(types[c]) for c in types}))
+    return {
+        "lookups": t.filter(t.occurred_date >= start),
+        "history": everything.filter(everything.occurred_date < start),
+        "everything": everything,
+    }
 
 def _reads_from(table: ops.Relation) -> Callable[[ops.Relation], bool]:
     """A test of whether a relation is `table` or is built on it (memoised per relation)."""
@@ -496,26 +551,28 @@ def build_views(
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
     first = engine.scalar(access.occurred_date.min())
-    data_start = min(first or start, start)
+    stored_dates = [d for dates in world.explained.values() for d in dates]
+    data_start = min(first or start, start, *stored_dates)
     history_from = start - dt.timedelta(days=settings.history_days)
     access = access.filter((access.occurred_date >= history_from) & (access.occurred_date <= end))
     data_start = max(data_start, history_from)
 
+    dedupe = (lambda table, _keys: table) if world.keys_unique else _dedupe
     ref = {name: world.ref(name) for name in REF_SCHEMAS}
-    ref["staff"] = _dedupe(ref["staff"], ["staff_id"])
-    ref["systems"] = _dedupe(ref["systems"], ["system"])
-    ref["purposes"] = _dedupe(ref["purposes"], ["system", "purpose_code"])
-    ref["persons"] = _dedupe(ref["persons"], ["person_id"])
-    ref["units"] = _dedupe(ref["units"], ["unit_id"])
+    ref["staff"] = dedupe(ref["staff"], ["staff_id"])
+    ref["systems"] = dedupe(ref["systems"], ["system"])
+    ref["purposes"] = dedupe(ref["purposes"], ["system", "purpose_code"])
+    ref["persons"] = dedupe(ref["persons"], ["person_id"])
+    ref["units"] = dedupe(ref["units"], ["unit_id"])
     tables: dict[str, ir.Table] = {}
     for name, table in ref.items():
         if name in ("records", "calendar", "office_hours"):
             continue
         tables[name] = engine.load(name, table)
-    tables["records"] = engine.load("records", _dedupe(records_table(world), ["record_id"]))
+    tables["records"] = engine.load("records", dedupe(records_table(world), ["record_id"]))
     tables["calendar"] = engine.load("calendar", calendar_table(world, data_start, end))
     tables["office_hours"] = engine.load(
-        "office_hours", _dedupe(office_hours_table(world, settings), ["oh_unit"])
+        "office_hours", dedupe(office_hours_table(world, settings), ["oh_unit"])
     )
     tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
     tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
@@ -529,6 +586,15 @@ def build_views(
         kept.append(engine.materialize(name, table))
         return kept[-1]
 
+    stored = anchors = None
+    if world.explained:
+        read = stored_history(engine, world.explained)
+        read = read.filter(read.occurred_date >= history_from)
+        # The fresh look-ups may continue a stored one of the days just before them.
+        since = (first or start) - dt.timedelta(days=settings.continuation_days + 1)
+        anchors = _stored_anchors(read, tables["purposes"], since)
+        # Read by several rules: decoded from Parquet once.
+        stored = engine.materialize("history", read.select(*HISTORY_COLUMNS))
     explained = explain(
         widen(enriched, tables, settings, frozenset({"purposes"}), extra=(ROW_ID,)),
         tables["records"],
@@ -536,6 +602,7 @@ def build_views(
         settings.continuation_days,
         keep=keep,
         inputs=explain_inputs(access, tables, settings),
+        anchors=anchors,
     )
     # Without ROW_ID: no rule reads it, and each kept column costs memory.
     columns = [c for c in enriched.columns if c != ROW_ID]
@@ -545,11 +612,9 @@ def build_views(
         engine.drop(table)
     wide = widen(explained, tables, settings)
     full = RuleContext(
-        lookups=wide.filter(wide.occurred_date >= start),
-        history=wide.filter(wide.occurred_date < start),
         # Every kept look-up has an occurred_date in [history_from, end] (filtered above):
-        # the two filters split it exactly.
-        everything=wide,
+        # lookups and history split it exactly.
+        **_split(wide, stored, start),
         staff=tables["staff"],
         units=tables["units"],
         accounts=tables["accounts"],
@@ -567,4 +632,4 @@ def build_views(
         range_end=end,
         data_start=data_start,
     )
-    return Views(full, explained, tables)
+    return Views(full, explained, tables, stored)

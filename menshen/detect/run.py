@@ -3,7 +3,10 @@ docs/architecture.md §2 (explanations, findings, finding_events)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from menshen.detect import explain as explain_module
+from menshen.detect import pipeline as pipeline_module
+from menshen.detect import schema as schema_module
 from menshen.detect.engine import Engine
 from menshen.detect.explain import EXPLANATION_TEXT
 from menshen.detect.findings import EVENT_COLUMNS, build_findings
@@ -53,15 +59,57 @@ class DetectionResult:
         return self.tables["findings"]
 
 
-def load_store_world(snapshot: object, start: dt.date, end: dt.date, history_days: int) -> World:
+def explain_version(settings: Settings) -> str:
+    """What a stored explanation depends on besides the data: the code that enriches and
+    explains look-ups, and the settings. A run reads an earlier run's explanations of its
+    history only when this is the same."""
+    digest = hashlib.sha256()
+    for module in (explain_module, pipeline_module, schema_module):
+        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+    digest.update(json.dumps(dataclasses.asdict(settings), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def load_store_world(
+    snapshot: object,
+    start: dt.date,
+    end: dt.date,
+    history_days: int,
+    reuse_version: str | None = None,
+) -> World:
     """Look-ups of [start − history_days, end] (their Parquet files, read by the engine) and
-    the latest reference tables of a store snapshot (menshen.store.Snapshot)."""
-    files: list[Path] = snapshot.access_files_between(start - dt.timedelta(days=history_days), end)  # type: ignore[attr-defined]
+    the latest reference tables of a store snapshot (menshen.store.Snapshot).
+
+    With `reuse_version` (explain_version), history dates whose explanations an earlier run
+    of that version stored (Snapshot.stored_explanations) are read from them instead: their
+    look-ups are not explained again. A record that arrives later does not change those
+    dates' explanations (nor the baselines that count them) until a run recomputes them
+    (`menshen detect --recompute-history`, or any detect run over those dates)."""
+    history_from = start - dt.timedelta(days=history_days)
+    explained: dict[Path, list[dt.date]] = {}
+    if reuse_version and start > history_from:
+        explained = snapshot.stored_explanations(  # type: ignore[attr-defined]
+            history_from, start - dt.timedelta(days=1), reuse_version
+        )
+    reused = {day for dates in explained.values() for day in dates}
+    files: list[Path] = [
+        path
+        for path in snapshot.access_files_between(history_from, end)  # type: ignore[attr-defined]
+        if _file_date(path) not in reused
+    ]
     refs: dict[str, pa.Table | None] = {}
     for name in REFERENCE_TABLES:
         path = snapshot.reference(name)  # type: ignore[attr-defined]
         refs[name] = pq.read_table(path) if path else None
-    return World(access=files, refs=refs)
+    return World(access=files, refs=refs, explained=explained, keys_unique=True)
+
+
+def _file_date(path: Path) -> dt.date | None:
+    """The date of a store's look-up file (…/date=YYYY-MM-DD/…)."""
+    for part in path.parts:
+        if part.startswith("date="):
+            return dt.date.fromisoformat(part[5:])
+    return None
 
 
 def _explanation_text(t: ir.Table) -> ir.Table:

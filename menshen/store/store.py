@@ -126,6 +126,37 @@ class Snapshot:
                 found.append((batch, self.home / entry["path"]))
         return found
 
+    def stored_explanations(
+        self, start: dt.date, end: dt.date, version: str
+    ) -> dict[Path, list[dt.date]]:
+        """The dates of [start, end] whose explanations an earlier detect run stored and a
+        run now may read instead of explaining them again, by file: the latest run that
+        covered the date, made by explanation code and settings `version`, after the last
+        look-ups of that date were ingested. Other dates are not in the result."""
+        last_ingest: dict[dt.date, int] = {}
+        for batch, entry in self._files("ingest", "access"):
+            match = DATE_DIR.search(entry["path"])
+            if match:
+                day = dt.date.fromisoformat(match.group(1))
+                last_ingest[day] = max(last_ingest.get(day, 0), int(batch["seq"]))
+        latest: dict[dt.date, tuple[int, dict[str, Any], Path]] = {}
+        for batch, path in self.derived_all("explanations"):
+            entry = next(e for e in batch["files"] if self.home / e["path"] == path)
+            try:
+                first = dt.date.fromisoformat(entry["range_start"])
+                last = dt.date.fromisoformat(entry["range_end"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a run of an older menshen: its range is not recorded
+            day = max(first, start)
+            while day <= min(last, end):
+                latest[day] = (int(batch["seq"]), entry, path)
+                day += dt.timedelta(days=1)
+        found: dict[Path, list[dt.date]] = {}
+        for day, (seq, entry, path) in sorted(latest.items()):
+            if entry.get("explain_version") == version and seq > last_ingest.get(day, 0):
+                found.setdefault(path, []).append(day)
+        return found
+
     def quarantine_files(self) -> list[Path]:
         return [self.home / e["path"] for _, e in self._files("ingest", "quarantine")]
 
@@ -225,13 +256,19 @@ class Store:
         return removed
 
     def write_derived(
-        self, tables: dict[str, pa.Table], source: str, wait: bool = True
+        self,
+        tables: dict[str, pa.Table],
+        source: str,
+        wait: bool = True,
+        meta: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Commit a `detect` batch holding derived/<table>.parquet for each table."""
+        """Commit a `detect` batch holding derived/<table>.parquet for each table; `meta`
+        adds keys to a table's file entry in the manifest."""
         with self.writer(wait=wait) as writer:
             staged = writer.new_batch("detect")
             for name, table in sorted(tables.items()):
-                pq.write_table(table, staged.file(f"derived/{name}.parquet"), compression="zstd")
+                target = staged.file(f"derived/{name}.parquet", **(meta or {}).get(name, {}))
+                pq.write_table(table, target, compression="zstd")
             return writer.commit(staged, source, rows_from="derived")
 
     def ingest(self, folder: str | os.PathLike[str], **options: Any) -> Any:

@@ -8,6 +8,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
+from menshen.detect.context import HISTORY_COLUMNS
 from menshen.detect.engine import Engine, connect
 from menshen.detect.pipeline import LOOKUP_COLUMNS, Views, build_views
 from menshen.detect.rules import all_rules
@@ -47,7 +48,8 @@ def test_the_full_context_has_every_documented_column_in_order() -> None:
         case = all_rules()[0].cases[0]
         views = _views(engine, case)
         assert tuple(views.full.lookups.columns) == LOOKUP_COLUMNS
-        assert tuple(views.full.history.columns) == LOOKUP_COLUMNS
+        assert tuple(views.full.history.columns) == HISTORY_COLUMNS
+        assert tuple(views.full.all_lookups.columns) == HISTORY_COLUMNS
         narrow = views.context(frozenset())
         assert "sensitivity" not in narrow.lookups.columns
         assert "explained_strong" in narrow.lookups.columns
