@@ -74,9 +74,7 @@ def _history_stored(home: Path, first: dt.date, day: dt.date) -> bool:
     from menshen.store import Store
 
     before = day - dt.timedelta(days=1)
-    found = Store(home).snapshot().stored_explanations(
-        first, before, explain_version(Settings())
-    )
+    found = Store(home).snapshot().stored_explanations(first, before, explain_version(Settings()))
     return sum(len(dates) for dates in found.values()) == (before - first).days + 1
 
 

@@ -82,9 +82,7 @@ def run_store_detection(
     help="重新說明基準期查詢，不沿用先前偵測之結果 / explain the history again instead of "
     "reading the explanations earlier runs stored",
 )
-def detect(
-    start: Any, end: Any, home: Path | None, engine: str, recompute_history: bool
-) -> None:
+def detect(start: Any, end: Any, home: Path | None, engine: str, recompute_history: bool) -> None:
     """偵測異常查詢 / Explain every look-up, run the rules, write findings to the store.
 
     預設偵測證據庫內全部日期；--from 之前的查詢紀錄作為基準（最多 90 日）。基準期內已由先前

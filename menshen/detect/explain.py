@@ -177,12 +177,11 @@ def explain(
         a_ts=anchors.ts, a_rec=anchors.rec_id,
     )  # fmt: skip
     if extra is not None:
-        anchors = anchors.union(
-            extra.select(
-                a_kind=extra.evidence_kind, a_staff=extra.staff_id, a_subject=extra.subject_id,
-                a_ts=extra.ts, a_rec=extra.explanation_record_id,
-            )  # fmt: skip
-        )
+        earlier = extra.select(
+            a_kind=extra.evidence_kind, a_staff=extra.staff_id, a_subject=extra.subject_id,
+            a_ts=extra.ts, a_rec=extra.explanation_record_id,
+        )  # fmt: skip
+        anchors = anchors.union(earlier)
     open_ = t.filter(t.rec_expl.isnull())
     open_ = open_.select(ROW_ID, "staff_id", "subject_id", "ts", "evidence_kind")
     pairs = open_.join(

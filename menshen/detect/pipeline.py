@@ -453,7 +453,6 @@ class Views:
             self.full, **_split(self.table(groups), self.stored, self.full.range_start)
         )
 
-
     def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
         """`build(ctx)` (a rule's query) on the narrowest context it runs on: start with no
         descriptive column; add the group of each column the query misses. A query that
@@ -494,6 +493,7 @@ def _split(t: ir.Table, stored: ir.Table | None, start: dt.date) -> dict[str, ir
         "history": everything.filter(everything.occurred_date < start),
         "everything": everything,
     }
+
 
 def _reads_from(table: ops.Relation) -> Callable[[ops.Relation], bool]:
     """A test of whether a relation is `table` or is built on it (memoised per relation)."""
