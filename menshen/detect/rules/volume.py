@@ -48,19 +48,25 @@ def query(ctx: RuleContext) -> ir.Table:
     p = ctx.params
     everything = ctx.all_lookups
     active = everything.filter(everything.deliberate & everything.staff_id.notnull())
-    # One row per user, day and person (one pass of de-duplication instead of a distinct
-    # count per figure): `open` when some look-up of the person that day is not explained
-    # by a record.
-    seen = active.group_by(["staff_id", "occurred_date", "subject_id"]).aggregate(
-        unit_id=active.unit_id.max(), open=(~active.explained_strong).any()
+    # One row per user, day and person whom some look-up of that day does not explain by a
+    # record (`open`): only those rows are counted, so only they are de-duplicated — most
+    # look-ups are explained, and the de-duplication of every look-up took most of the
+    # rule's time. A user's unit is the same on all rows of a day.
+    opened = active.filter(~active.explained_strong)
+    seen = opened.group_by(["staff_id", "occurred_date", "subject_id"]).aggregate(
+        unit_id=opened.unit_id.max()
+    )
+    counts = seen.group_by(c_staff=seen.staff_id, c_date=seen.occurred_date).aggregate(
+        c_n=seen.subject_id.count()
     )
     # One row per user and day on which they looked anybody up deliberately.
-    daily = seen.group_by(["staff_id", "occurred_date"]).aggregate(
-        unit_id=seen.unit_id.max(),
-        n=seen.subject_id.count(where=seen.open),
-        n_all=seen.subject_id.count(),
-        day=seen.occurred_date.epoch_days().max(),
+    daily = active.group_by(["staff_id", "occurred_date"]).aggregate(
+        unit_id=active.unit_id.max(), day=active.occurred_date.epoch_days().max()
     )
+    daily = daily.left_join(
+        counts, [daily.staff_id == counts.c_staff, daily.occurred_date == counts.c_date]
+    )
+    daily = daily.mutate(n=daily.c_n.fill_null(0)).drop("c_staff", "c_date", "c_n")
 
     today = daily.filter(
         (daily.occurred_date >= ctx.range_start) & (daily.n >= p.volume_min_subjects)
@@ -74,7 +80,7 @@ def query(ctx: RuleContext) -> ir.Table:
             past.o_day >= today.day - p.volume_baseline_days,
         ],
     )
-    t = own.group_by(["staff_id", "occurred_date", "unit_id", "n", "n_all"]).aggregate(
+    t = own.group_by(["staff_id", "occurred_date", "unit_id", "n"]).aggregate(
         own_mean=own.o_n.mean(), own_days=own.o_day.count()
     )
 
@@ -93,6 +99,14 @@ def query(ctx: RuleContext) -> ir.Table:
     )
     t = t.mutate(reference=ibis.greatest(t.own_mean.fill_null(0.0), t.peer_mean.fill_null(0.0)))
     t = t.filter(t.n > t.reference * p.volume_multiplier)
+    # Everybody the user looked up that day, explained or not, for the evidence: counted on
+    # the flagged days only.
+    day = active.filter(active.occurred_date >= ctx.range_start)
+    day = day.semi_join(t, [day.staff_id == t.staff_id, day.occurred_date == t.occurred_date])
+    day = day.group_by(a_staff=day.staff_id, a_date=day.occurred_date).aggregate(
+        n_all=day.subject_id.nunique()
+    )
+    t = t.join(day, [t.staff_id == day.a_staff, t.occurred_date == day.a_date])
 
     date = t.occurred_date.cast("string")
     date_zh_ = date_zh(t.occurred_date)
@@ -204,7 +218,8 @@ def query(ctx: RuleContext) -> ir.Table:
 
 
 def _window_hits(ctx: RuleContext, seen: ir.Table, daily: ir.Table, hits: ir.Table) -> ir.Table:
-    """The multi-day view: the user's last `volume_window_days` active days taken together.
+    """The multi-day view: the user's last `volume_window_days` active days taken together
+    (`seen`: the open user-day-person rows; `daily`: the active user-days).
 
     A spree spread over a few days stays under the per-day floor; together its days hold
     far more distinct unexplained people than the user's own days before it (own mean per
@@ -238,7 +253,6 @@ def _window_hits(ctx: RuleContext, seen: ir.Table, daily: ir.Table, hits: ir.Tab
     w = w.filter((w.win_days == size) & (w.upper >= p.volume_window_min_subjects))
 
     # Distinct people without a record-based explanation over the window's dates.
-    seen = seen.filter(seen.open)
     seen = seen.select(
         s_staff=seen.staff_id,
         s_unit=seen.unit_id,
