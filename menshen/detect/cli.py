@@ -58,6 +58,7 @@ def run_store_detection(
         result = detect(engine, world, start, end, all_rules(), settings, on_step=on_step)
     finally:
         engine.close()
+    result.history_reused = sorted(d for dates in world.explained.values() for d in dates)
     if write:
         # The range and version let a later run read these explanations as its history.
         covered = {"range_start": str(start), "range_end": str(end), "explain_version": version}
@@ -126,6 +127,12 @@ def _print_summary(result: Any, seconds: float) -> None:
     rate = explained / n * 100 if n else 0.0
     click.echo(f"已自動說明 / explained: {explained:,} ({rate:.2f}%)")
     click.echo(f"異常事項 / findings: {findings.num_rows:,}（須審查 / must review: {must:,}）")
+    if result.history_reused:
+        days = result.history_reused
+        click.echo(
+            f"基準期沿用先前偵測之說明 / history read from earlier runs: {len(days)} 日 days "
+            f"({days[0]} – {days[-1]})"
+        )
     click.echo("各規則命中筆數 / hits per rule:")
     for rule_id, count in sorted(result.hits_per_rule.items()):
         click.echo(f"  {rule_id:<18} {count:>8,}")

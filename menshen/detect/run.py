@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -53,6 +53,8 @@ class DetectionResult:
     range_start: dt.date
     range_end: dt.date
     hits_per_rule: dict[str, int]
+    # History dates whose explanations were read from earlier runs (load_store_world).
+    history_reused: list[dt.date] = field(default_factory=list)
 
     @property
     def findings(self) -> pa.Table:

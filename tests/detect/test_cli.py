@@ -96,3 +96,31 @@ def test_evaluate_without_labels_fails_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path)])
     assert result.exit_code == 1
     assert "labels.csv" in result.output
+
+
+def test_a_daily_detect_reads_its_history_from_the_run_before(
+    detected_home: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from menshen.store import Store
+
+    home = tmp_path / "store"
+    shutil.copytree(detected_home, home)
+    first, last = Store(home).snapshot().date_range()
+    day = ["detect", "--from", str(last), "--to", str(last), "--home", str(home)]
+    result = CliRunner().invoke(main, day)
+    assert result.exit_code == 0, result.output
+    days = (last - first).days
+    assert f"history read from earlier runs: {days} 日 days ({first} – " in result.output
+    again = CliRunner().invoke(main, [*day, "--recompute-history"])
+    assert again.exit_code == 0, again.output
+    assert "history read from earlier runs" not in again.output
+
+    # Both runs explain and flag the day alike.
+    def summary(output: str) -> list[str]:
+        lines = output.split("耗時")[0].splitlines()
+        return [line for line in lines if "earlier runs" not in line]
+
+    assert "已自動說明 / explained" in result.output
+    assert summary(result.output) == summary(again.output)
