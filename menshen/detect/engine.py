@@ -134,6 +134,22 @@ class Engine:
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def prepare(self, expr: ir.Table) -> Any:
+        """`expr` ready for `run`: compiled to SQL on DuckDB — compiling a large query takes
+        a noticeable part of a second of Python, which another thread can spend while the
+        engine runs the query before (DuckDB releases the GIL while it runs); the
+        expression itself on Spark."""
+        if self.name == "duckdb":
+            return self.con.compile(expr), expr.schema().to_pyarrow()
+        return expr
+
+    def run(self, prepared: Any) -> pa.Table:
+        """The result of a prepared query as an Arrow table."""
+        if self.name == "duckdb":
+            sql, schema = prepared
+            return self.con.con.sql(sql).to_arrow_table().cast(schema)
+        return self.to_arrow(prepared)
+
     def to_arrow_file(self, expr: ir.Table) -> pa.Table:
         """Like to_arrow, for a large result: DuckDB streams it into an Arrow file in the temp
         folder, which is memory-mapped — its pages are the OS's to drop and reload, not

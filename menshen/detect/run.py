@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,6 +225,29 @@ def _hit_events(engine: Engine, views: Views, keys: pa.Table) -> ir.Table:
     return widen(hit, views.tables, views.full.params, frozenset({"staff", "systems", "calendar"}))
 
 
+def _prepare(engine: Engine, views: Views, rule: Rule) -> object:
+    return engine.prepare(views.query(rule.query))
+
+
+def _hits(rule: Rule, raw: pa.Table) -> pa.Table:
+    """A rule's result as HIT_SCHEMA rows."""
+    n = raw.num_rows
+    group_key = raw.column("group_key") if "group_key" in raw.column_names else None
+    return pa.table(
+        {
+            "rule_id": pa.array([rule.id] * n, pa.string()),
+            "system": raw.column("system").cast(pa.string()),
+            "event_id": raw.column("event_id").cast(pa.string()),
+            "evidence_zh": raw.column("evidence_zh").cast(pa.string()),
+            "evidence_en": raw.column("evidence_en").cast(pa.string()),
+            "group_key": pa.nulls(n, pa.string())
+            if group_key is None
+            else group_key.cast(pa.string()),
+        },
+        schema=HIT_SCHEMA,
+    )
+
+
 def detect(
     engine: Engine,
     world: World,
@@ -239,25 +263,15 @@ def detect(
     views = build_views(engine, world, start, end, settings)
     parts: list[pa.Table] = []
     counts: dict[str, int] = {}
-    for rule in rules:
-        step(rule.id)
-        raw = engine.to_arrow(views.query(rule.query))
-        n = raw.num_rows
-        part = pa.table(
-            {
-                "rule_id": pa.array([rule.id] * n, pa.string()),
-                "system": raw.column("system").cast(pa.string()),
-                "event_id": raw.column("event_id").cast(pa.string()),
-                "evidence_zh": raw.column("evidence_zh").cast(pa.string()),
-                "evidence_en": raw.column("evidence_en").cast(pa.string()),
-                "group_key": raw.column("group_key").cast(pa.string())
-                if "group_key" in raw.column_names
-                else pa.nulls(n, pa.string()),
-            },
-            schema=HIT_SCHEMA,
-        )
-        counts[rule.id] = n
-        parts.append(part)
+    # One thread builds and compiles the rules' queries, one after the other, while the
+    # engine runs the ones before (13 queries took ~4 s of Python at 10M).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menshen-rules") as pool:
+        jobs = [pool.submit(_prepare, engine, views, rule) for rule in rules]
+        for rule, job in zip(rules, jobs, strict=True):
+            step(rule.id)
+            raw = engine.run(job.result())
+            parts.append(_hits(rule, raw))
+            counts[rule.id] = raw.num_rows
     hits = pa.concat_tables(parts) if parts else HIT_SCHEMA.empty_table()
     step("findings")
     keys = hits.select(["system", "event_id"]).group_by(["system", "event_id"]).aggregate([])
