@@ -58,7 +58,6 @@ def run_store_detection(
         result = detect(engine, world, start, end, all_rules(), settings, on_step=on_step)
     finally:
         engine.close()
-    result.history_reused = sorted(d for dates in world.explained.values() for d in dates)
     if write:
         # The range and version let a later run read these explanations as its history.
         covered = {"range_start": str(start), "range_end": str(end), "explain_version": version}

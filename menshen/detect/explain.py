@@ -23,7 +23,9 @@ import ibis
 import ibis.expr.types as ir
 
 DAY = 86400
-STRONG = ("own_record", "unit_record", "household_record", "continuation")
+# Explained by a record of the look-up's own (a continuation carries one over).
+BY_RECORD = ("own_record", "unit_record", "household_record")
+STRONG = (*BY_RECORD, "continuation")
 
 EXPLANATION_TEXT: dict[str, tuple[str, str]] = {
     "own_record": ("承辦人本人經辦之業務案件", "a business record handled by the user"),

@@ -20,7 +20,7 @@ from ibis.common.exceptions import IbisError
 from menshen.calendar import DayInfo, GovCalendar
 from menshen.detect.context import HISTORY_COLUMNS, RuleContext
 from menshen.detect.engine import Engine
-from menshen.detect.explain import ROW_ID, STRONG, explain
+from menshen.detect.explain import BY_RECORD, ROW_ID, STRONG, explain
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
 from menshen.detect.settings import Settings, minutes_of
 
@@ -97,28 +97,27 @@ def stored_history(engine: Engine, explained: Mapping[Path, Sequence[dt.date]]) 
     t = parts[0]
     for part in parts[1:]:
         t = t.union(part)
-    return t.mutate(
-        ts=t.occurred_at.truncate("s").epoch_seconds().cast("int64"),
-        explained_strong=t.explanation.isin(STRONG).fill_null(False),
-    )
+    return t.mutate(ts=_seconds_of(t.occurred_at), explained_strong=_strong(t.explanation))
 
 
-def _stored_anchors(stored: ir.Table, purposes: ir.Table, since: dt.date) -> ir.Table:
+def _stored_anchors(
+    stored: ir.Table, tables: Mapping[str, ir.Table], settings: Settings, since: dt.date
+) -> ir.Table:
     """The stored look-ups from `since` on that a record explains, with their purpose's
     evidence kind: a fresh look-up may continue one of them (explain's `anchors`)."""
-    pu = purposes.select(
-        p_system=purposes.system,
-        p_code=purposes.purpose_code,
-        evidence_kind=ibis.ifelse(
-            purposes.evidence_kind == "", ibis.null("string"), purposes.evidence_kind
-        ),
-    )
-    t = stored.filter(
-        (stored.occurred_date >= since)
-        & stored.explanation.isin(("own_record", "unit_record", "household_record"))
-    )
-    t = t.left_join(pu, [t.system == pu.p_system, t.purpose_code == pu.p_code])
+    t = stored.filter((stored.occurred_date >= since) & stored.explanation.isin(BY_RECORD))
+    t = widen(t, tables, settings, frozenset({"purposes"}))
     return t.select("staff_id", "subject_id", "ts", "evidence_kind", "explanation_record_id")
+
+
+def _seconds_of(at: ir.TimestampValue) -> ir.IntegerValue:
+    """A timestamp as int64 seconds of the wall clock (RuleContext's `ts`)."""
+    return at.truncate("s").epoch_seconds().cast("int64")
+
+
+def _strong(explanation: ir.StringValue) -> ir.BooleanValue:
+    """explained_strong: the explanation is one of STRONG (null: not explained)."""
+    return explanation.isin(STRONG).fill_null(False)
 
 
 def prepare_access(access: ir.Table) -> ir.Table:
@@ -130,7 +129,7 @@ def prepare_access(access: ir.Table) -> ir.Table:
     return access.mutate(
         occurred_date=access.occurred_date.fill_null(at.date()),
         action=ibis.ifelse(action == "", "query", action),
-        ts=at.truncate("s").epoch_seconds().cast("int64"),
+        ts=_seconds_of(at),
         local_hour=hour.cast("int32"),
         local_minute=(hour * 60 + at.minute()).cast("int32"),
         weekday=at.day_of_week.index().cast("int32"),
@@ -425,9 +424,7 @@ def widen(
             (t.explanation.notnull(), "weak"),
             else_=ibis.null("string"),
         )
-        t = t.mutate(
-            explanation_strength=strength, explained_strong=strength.fill_null("") == "strong"
-        )
+        t = t.mutate(explanation_strength=strength, explained_strong=_strong(t.explanation))
     return t.select(*[c for c in LOOKUP_COLUMNS if c in t.columns], *extra)
 
 
@@ -589,10 +586,9 @@ def build_views(
     stored = anchors = None
     if world.explained:
         read = stored_history(engine, world.explained)
-        read = read.filter(read.occurred_date >= history_from)
         # The fresh look-ups may continue a stored one of the days just before them.
         since = (first or start) - dt.timedelta(days=settings.continuation_days + 1)
-        anchors = _stored_anchors(read, tables["purposes"], since)
+        anchors = _stored_anchors(read, tables, settings, since)
         # Read by several rules: decoded from Parquet once.
         stored = engine.materialize("history", read.select(*HISTORY_COLUMNS))
     explained = explain(

@@ -95,24 +95,12 @@ def load_store_world(
             history_from, start - dt.timedelta(days=1), reuse_version
         )
     reused = {day for dates in explained.values() for day in dates}
-    files: list[Path] = [
-        path
-        for path in snapshot.access_files_between(history_from, end)  # type: ignore[attr-defined]
-        if _file_date(path) not in reused
-    ]
+    files: list[Path] = snapshot.access_files_between(history_from, end, skip=reused)  # type: ignore[attr-defined]
     refs: dict[str, pa.Table | None] = {}
     for name in REFERENCE_TABLES:
         path = snapshot.reference(name)  # type: ignore[attr-defined]
         refs[name] = pq.read_table(path) if path else None
     return World(access=files, refs=refs, explained=explained, keys_unique=True)
-
-
-def _file_date(path: Path) -> dt.date | None:
-    """The date of a store's look-up file (…/date=YYYY-MM-DD/…)."""
-    for part in path.parts:
-        if part.startswith("date="):
-            return dt.date.fromisoformat(part[5:])
-    return None
 
 
 def _explanation_text(t: ir.Table) -> ir.Table:
@@ -289,4 +277,5 @@ def detect(
         range_start=start,
         range_end=end,
         hits_per_rule=counts,
+        history_reused=sorted(day for dates in world.explained.values() for day in dates),
     )

@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,13 +88,22 @@ class Snapshot:
                 unindexed.extend(self.home / p for p in paths if p.startswith(prefix + "access/"))
         return indexes, unindexed
 
-    def access_files_between(self, start: dt.date, end: dt.date) -> list[Path]:
-        result = []
-        for _, entry in self._files("ingest", "access"):
+    def _access_dates(self) -> Iterator[tuple[dict[str, Any], dict[str, Any], dt.date]]:
+        """(batch, file entry, date) of every look-up file (one date per file)."""
+        for batch, entry in self._files("ingest", "access"):
             match = DATE_DIR.search(entry["path"])
-            if match and start <= dt.date.fromisoformat(match.group(1)) <= end:
-                result.append(self.home / entry["path"])
-        return result
+            if match:
+                yield batch, entry, dt.date.fromisoformat(match.group(1))
+
+    def access_files_between(
+        self, start: dt.date, end: dt.date, skip: Collection[dt.date] = ()
+    ) -> list[Path]:
+        """The look-up files of the dates in [start, end] but those in `skip`."""
+        return [
+            self.home / entry["path"]
+            for _, entry, day in self._access_dates()
+            if start <= day <= end and day not in skip
+        ]
 
     def reference_entry(self, table: str) -> dict[str, Any] | None:
         latest = None
@@ -134,14 +143,13 @@ class Snapshot:
         covered the date, made by explanation code and settings `version`, after the last
         look-ups of that date were ingested. Other dates are not in the result."""
         last_ingest: dict[dt.date, int] = {}
-        for batch, entry in self._files("ingest", "access"):
-            match = DATE_DIR.search(entry["path"])
-            if match:
-                day = dt.date.fromisoformat(match.group(1))
-                last_ingest[day] = max(last_ingest.get(day, 0), int(batch["seq"]))
+        for batch, _, day in self._access_dates():
+            last_ingest[day] = max(last_ingest.get(day, 0), int(batch["seq"]))
         latest: dict[dt.date, tuple[int, dict[str, Any], Path]] = {}
-        for batch, path in self.derived_all("explanations"):
-            entry = next(e for e in batch["files"] if self.home / e["path"] == path)
+        for batch, entry in self._files("detect", "derived"):
+            if not entry["path"].endswith("/derived/explanations.parquet"):
+                continue
+            path = self.home / entry["path"]
             try:
                 first = dt.date.fromisoformat(entry["range_start"])
                 last = dt.date.fromisoformat(entry["range_end"])
@@ -169,11 +177,7 @@ class Snapshot:
         return sum(int(b.get("rows", 0)) for b in self.batches if b.get("kind") == "ingest")
 
     def date_range(self) -> tuple[dt.date, dt.date] | None:
-        dates = []
-        for _, entry in self._files("ingest", "access"):
-            match = DATE_DIR.search(entry["path"])
-            if match:
-                dates.append(dt.date.fromisoformat(match.group(1)))
+        dates = [day for _, _, day in self._access_dates()]
         return (min(dates), max(dates)) if dates else None
 
 
