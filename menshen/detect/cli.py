@@ -65,6 +65,7 @@ def run_store_detection(
             result.tables,
             source=f"menshen detect {start}..{end}",
             meta={"explanations": covered},
+            summaries=result.summaries,
         )
     return result, store
 

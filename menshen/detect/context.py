@@ -67,6 +67,11 @@ Per-subject rules should use `deliberate` look-ups only. A weak explanation
 rules; list_screen is counted by volume and enumeration only if the rule chooses to (the
 framework's own choice is documented in docs/detection.md).
 
+`summary(name)` — a per-day summary of history and look-ups together
+(menshen/detect/summaries.py: open_days, active_days, account_days). Baselines should read
+these rather than the look-ups: a daily run reads its history's summaries from the runs
+before it, and does not load the history's look-ups into the engine.
+
 `history` — look-ups before the detection range (up to `params.history_days` days), for
 baselines; may be empty. It carries only HISTORY_COLUMNS (and `all_lookups`, history and
 look-ups together, the same): a look-up's key, time, account, user, unit, subject, whether it
@@ -88,7 +93,8 @@ Reference tables (columns as in docs/architecture.md): `staff`, `units`, `accoun
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
 
@@ -127,6 +133,15 @@ class RuleContext:
     # two filters of the same table makes the engine copy all of it first (a CTE), read once
     # per rule.
     everything: ir.Table | None = None
+    # summaries.SUMMARIES over every loaded day (see summary()).
+    summaries: Mapping[str, ir.Table] = field(default_factory=dict)
+
+    def summary(self, name: str) -> ir.Table:
+        """A per-day summary of history and look-ups together (menshen.detect.summaries):
+        what a baseline rule reads instead of the look-ups themselves."""
+        if name not in self.summaries:
+            raise KeyError(f"no summary {name!r}: the context has {sorted(self.summaries)}")
+        return self.summaries[name]
 
     @property
     def all_lookups(self) -> ir.Table:

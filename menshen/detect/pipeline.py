@@ -23,6 +23,7 @@ from menshen.detect.engine import Engine
 from menshen.detect.explain import BY_RECORD, ROW_ID, STRONG, explain
 from menshen.detect.schema import ACCESS_SCHEMA, REF_SCHEMAS, conform
 from menshen.detect.settings import Settings, minutes_of
+from menshen.detect.summaries import SUMMARIES
 
 # The columns of RuleContext.lookups, in order (context.py documents them).
 LOOKUP_COLUMNS = (
@@ -48,13 +49,16 @@ class World:
     `access` is an Arrow table, or the store's Parquet files, which the engine reads itself
     (no round trip through Python). `explained`: history that earlier runs explained — the
     explanations tables they stored (Parquet files, see run.EXPLANATION_COLUMNS), each with
-    the dates to read from it; those dates' look-ups are not in `access`. `keys_unique`: the
-    reference tables hold one row per key already (the store's do: ingest skips duplicates
-    and conflicts), so they need no de-duplication (4.4M records took 3.2 s)."""
+    the dates to read from it; those dates' look-ups are not in `access`. `summaries`: the
+    same runs' summaries of those dates (menshen.detect.summaries), by name, each file with
+    its dates (the same as its batch's explanations). `keys_unique`: the reference tables
+    hold one row per key already (the store's do: ingest skips duplicates and conflicts), so
+    they need no de-duplication (4.4M records took 3.2 s)."""
 
     access: pa.Table | list[Path]
     refs: Mapping[str, pa.Table | None]
     explained: Mapping[Path, Sequence[dt.date]] = field(default_factory=dict)
+    summaries: Mapping[str, Mapping[Path, Sequence[dt.date]]] = field(default_factory=dict)
     keys_unique: bool = False
 
     def ref(self, name: str) -> pa.Table:
@@ -86,18 +90,48 @@ def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
     return engine.load("access", conform(access, ACCESS_SCHEMA), row_id=ROW_ID)
 
 
-def stored_history(engine: Engine, explained: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
-    """The look-ups that earlier runs explained (World.explained): the explanations those
-    runs stored, read as they are (unit_id is the user's unit then), with ts and
-    explained_strong."""
+def _stored(engine: Engine, name: str, files: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
+    """The rows of the given dates of stored Parquet files, as one table."""
     parts = []
-    for path, dates in explained.items():
-        t = engine.load_parquet("explained", [path])
+    for path, dates in files.items():
+        t = engine.load_parquet(name, [path])
         parts.append(t.filter(t.occurred_date.isin(sorted(dates))))
     t = parts[0]
     for part in parts[1:]:
         t = t.union(part)
+    return t
+
+
+def stored_history(engine: Engine, explained: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
+    """The look-ups that earlier runs explained (World.explained): the explanations those
+    runs stored, read as they are (unit_id is the user's unit then), with ts and
+    explained_strong."""
+    t = _stored(engine, "explained", explained)
     return t.mutate(ts=_seconds_of(t.occurred_at), explained_strong=_strong(t.explanation))
+
+
+def build_summaries(
+    engine: Engine, rows: ir.Table, world: World, history: ir.Table | None
+) -> dict[str, ir.Table]:
+    """Every summary of menshen.detect.summaries over every loaded day. The look-ups loaded
+    (`rows`, HISTORY_COLUMNS) are summarised here; the history that earlier runs explained
+    is read from their stored summaries (World.summaries), or, for dates without one,
+    summarised from its stored look-ups (`history`). Kept: small, and read by several
+    rules."""
+    out = {}
+    for name, summarize in SUMMARIES.items():
+        table = summarize(rows)
+        types = table.schema()
+        files = world.summaries.get(name, {})
+        parts = [_stored(engine, f"stored_{name}", files)] if files else []
+        covered = {day for dates in files.values() for day in dates}
+        missing = sorted({d for ds in world.explained.values() for d in ds} - covered)
+        if missing and history is not None:
+            parts.append(summarize(history.filter(history.occurred_date.isin(missing))))
+        for part in parts:
+            table = table.union(part.select(**{c: part[c].cast(types[c]) for c in types}))
+        out[name] = engine.materialize(name, table)
+    return out
 
 
 def _stored_anchors(
@@ -439,6 +473,11 @@ class Views:
     tables: Mapping[str, ir.Table]
     # History that earlier runs explained (stored_history), None when there is none.
     stored: ir.Table | None = None
+    # context() by groups: building one takes Ibis ~0.1 s, and the 13 rules ask for ~30
+    # (Views.query tries narrow contexts first) of fewer than 10 kinds.
+    _contexts: dict[frozenset[str], RuleContext] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def table(self, groups: frozenset[str] = ALL_GROUPS) -> ir.Table:
         return widen(self.kept, self.tables, self.full.params, groups)
@@ -446,9 +485,11 @@ class Views:
     def context(self, groups: frozenset[str] = ALL_GROUPS) -> RuleContext:
         if groups == ALL_GROUPS:
             return self.full
-        return dataclasses.replace(
-            self.full, **_split(self.table(groups), self.stored, self.full.range_start)
-        )
+        if groups not in self._contexts:
+            self._contexts[groups] = dataclasses.replace(
+                self.full, **_split(self.table(groups), self.stored, self.full.range_start)
+            )
+        return self._contexts[groups]
 
     def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
         """`build(ctx)` (a rule's query) on the narrowest context it runs on: start with no
@@ -589,8 +630,9 @@ def build_views(
         # The fresh look-ups may continue a stored one of the days just before them.
         since = (first or start) - dt.timedelta(days=settings.continuation_days + 1)
         anchors = _stored_anchors(read, tables, settings, since)
-        # Read by several rules: decoded from Parquet once.
-        stored = engine.materialize("history", read.select(*HISTORY_COLUMNS))
+        # Not kept: the rules read the history's summaries; a rule that reads the look-ups
+        # themselves reads them from the Parquet files (subject-burst: its last few days).
+        stored = read.select(*HISTORY_COLUMNS)
     explained = explain(
         widen(enriched, tables, settings, frozenset({"purposes"}), extra=(ROW_ID,)),
         tables["records"],
@@ -607,6 +649,8 @@ def build_views(
     for table in kept:  # read only while the look-ups table was built
         engine.drop(table)
     wide = widen(explained, tables, settings)
+    loaded = widen(explained, tables, settings, frozenset({"staff"})).select(*HISTORY_COLUMNS)
+    summaries = build_summaries(engine, loaded, world, stored)
     full = RuleContext(
         # Every kept look-up has an occurred_date in [history_from, end] (filtered above):
         # lookups and history split it exactly.
@@ -627,5 +671,6 @@ def build_views(
         range_start=start,
         range_end=end,
         data_start=data_start,
+        summaries=summaries,
     )
     return Views(full, explained, tables, stored)

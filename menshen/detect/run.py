@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from menshen.detect import explain as explain_module
 from menshen.detect import pipeline as pipeline_module
 from menshen.detect import schema as schema_module
+from menshen.detect import summaries as summaries_module
 from menshen.detect.engine import Engine
 from menshen.detect.explain import EXPLANATION_TEXT
 from menshen.detect.findings import EVENT_COLUMNS, build_findings
@@ -27,6 +28,7 @@ from menshen.detect.pipeline import Views, World, build_views, widen
 from menshen.detect.rule import Rule
 from menshen.detect.schema import REFERENCE_TABLES
 from menshen.detect.settings import Settings
+from menshen.detect.summaries import SUMMARIES
 
 EXPLANATION_COLUMNS = (
     "system", "event_id", "occurred_at", "occurred_date", "report_date", "account", "staff_id",
@@ -56,6 +58,8 @@ class DetectionResult:
     hits_per_rule: dict[str, int]
     # History dates whose explanations were read from earlier runs (load_store_world).
     history_reused: list[dt.date] = field(default_factory=list)
+    # The range's days of every summary (menshen.detect.summaries), for later runs to read.
+    summaries: dict[str, pa.Table] = field(default_factory=dict)
 
     @property
     def findings(self) -> pa.Table:
@@ -63,11 +67,11 @@ class DetectionResult:
 
 
 def explain_version(settings: Settings) -> str:
-    """What a stored explanation depends on besides the data: the code that enriches and
-    explains look-ups, and the settings. A run reads an earlier run's explanations of its
-    history only when this is the same."""
+    """What a stored explanation and summary depend on besides the data: the code that
+    enriches, explains and summarises look-ups, and the settings. A run reads an earlier
+    run's explanations and summaries of its history only when this is the same."""
     digest = hashlib.sha256()
-    for module in (explain_module, pipeline_module, schema_module):
+    for module in (explain_module, pipeline_module, schema_module, summaries_module):
         digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
     digest.update(json.dumps(dataclasses.asdict(settings), sort_keys=True).encode())
     return digest.hexdigest()[:16]
@@ -85,22 +89,38 @@ def load_store_world(
 
     With `reuse_version` (explain_version), history dates whose explanations an earlier run
     of that version stored (Snapshot.stored_explanations) are read from them instead: their
-    look-ups are not explained again. A record that arrives later does not change those
-    dates' explanations (nor the baselines that count them) until a run recomputes them
-    (`menshen detect --recompute-history`, or any detect run over those dates)."""
+    look-ups are not explained again, and the rules read the summaries stored in the same
+    batch (summary_files). A record that arrives later does not change those dates'
+    explanations (nor the baselines that count them) until a run recomputes them (`menshen
+    detect --recompute-history`, or any detect run over those dates)."""
     history_from = start - dt.timedelta(days=history_days)
     explained: dict[Path, list[dt.date]] = {}
     if reuse_version and start > history_from:
         explained = snapshot.stored_explanations(  # type: ignore[attr-defined]
             history_from, start - dt.timedelta(days=1), reuse_version
         )
+    # A batch without a summary (none is expected): the pipeline summarises its look-ups.
+    summaries: dict[str, dict[Path, list[dt.date]]] = {name: {} for name in SUMMARIES}
+    for path, dates in explained.items():
+        for name, file in summary_files(path).items():
+            if file.is_file():
+                summaries[name][file] = dates
     reused = {day for dates in explained.values() for day in dates}
     files: list[Path] = snapshot.access_files_between(history_from, end, skip=reused)  # type: ignore[attr-defined]
     refs: dict[str, pa.Table | None] = {}
     for name in REFERENCE_TABLES:
         path = snapshot.reference(name)  # type: ignore[attr-defined]
         refs[name] = pq.read_table(path) if path else None
-    return World(access=files, refs=refs, explained=explained, keys_unique=True)
+    return World(
+        access=files, refs=refs, explained=explained, summaries=summaries, keys_unique=True
+    )
+
+
+def summary_files(explanations: Path) -> dict[str, Path]:
+    """The summaries stored in the same batch as an explanations file, by name: the batch's
+    summaries/<name>.parquet (Store.write_derived)."""
+    batch = explanations.parent.parent
+    return {name: batch / "summaries" / f"{name}.parquet" for name in SUMMARIES}
 
 
 def _explanation_text(t: ir.Table) -> ir.Table:
@@ -272,10 +292,15 @@ def detect(
     )
     step("explanations")
     expl = explanations_table(engine, views, findings, finding_events)
+    summaries = {}
+    for name, table in views.full.summaries.items():
+        day = table.occurred_date
+        summaries[name] = engine.to_arrow(table.filter((day >= start) & (day <= end)))
     return DetectionResult(
         tables={"explanations": expl, "findings": findings, "finding_events": finding_events},
         range_start=start,
         range_end=end,
         hits_per_rule=counts,
         history_reused=sorted(day for dates in world.explained.values() for day in dates),
+        summaries=summaries,
     )

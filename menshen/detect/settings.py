@@ -46,7 +46,7 @@ class Settings:
     enumeration_consecutive_ids: int = 5  # this many ids differing only by a small step
     enumeration_id_step: int = 10  # "small step": serials (check digit dropped) this close
     # --- account ------------------------------------------------------------------------------
-    idle_days: int = 90
+    idle_days: int = 90  # whole days (account_days summarises by day); under 1 counts as 1
     # --- history loaded before --from for baselines (days) ----------------------------------
     history_days: int = 90
     # --- scoring ------------------------------------------------------------------------------

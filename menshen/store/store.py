@@ -265,14 +265,19 @@ class Store:
         source: str,
         wait: bool = True,
         meta: dict[str, dict[str, Any]] | None = None,
+        summaries: dict[str, pa.Table] | None = None,
     ) -> dict[str, Any]:
         """Commit a `detect` batch holding derived/<table>.parquet for each table; `meta`
-        adds keys to a table's file entry in the manifest."""
+        adds keys to a table's file entry in the manifest. `summaries`: the run's per-day
+        summaries (menshen.detect.summaries), as summaries/<name>.parquet; they are not
+        counted in the batch's rows."""
         with self.writer(wait=wait) as writer:
             staged = writer.new_batch("detect")
             for name, table in sorted(tables.items()):
                 target = staged.file(f"derived/{name}.parquet", **(meta or {}).get(name, {}))
                 pq.write_table(table, target, compression="zstd")
+            for name, table in sorted((summaries or {}).items()):
+                pq.write_table(table, staged.file(f"summaries/{name}.parquet"), compression="zstd")
             return writer.commit(staged, source, rows_from="derived")
 
     def ingest(self, folder: str | os.PathLike[str], **options: Any) -> Any:

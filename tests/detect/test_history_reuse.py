@@ -15,10 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from menshen.detect.cli import run_store_detection
-from menshen.detect.engine import Engine
+from menshen.detect.engine import Engine, connect
 from menshen.detect.pipeline import World, build_context
 from menshen.detect.run import explain_version, load_store_world
 from menshen.detect.settings import Settings
+from menshen.detect.summaries import SUMMARIES
 from menshen.detect.testing import lookup, make_world
 from menshen.store import Store
 from menshen.synth import generate
@@ -52,6 +53,37 @@ def test_the_daily_run_reads_its_history_from_the_runs_before(nights_before) -> 
     assert read == [first + dt.timedelta(days=i) for i in range((day - first).days)]
     # Only the day's own look-ups are loaded to be explained.
     assert {p.parent.name for p in world.access} == {f"date={day}"}
+    # The rules read the same days' summaries, which the same runs stored.
+    assert set(world.summaries) == set(SUMMARIES)
+    for files in world.summaries.values():
+        assert sorted(d for dates in files.values() for d in dates) == read
+        assert all(p.parent.parent == e.parent.parent for p in files for e in world.explained)
+
+
+def test_a_stored_run_without_summaries_is_summarised_from_its_look_ups(
+    nights_before, tmp_path: Path
+) -> None:
+    home, day = nights_before
+    copy = tmp_path / "store"
+    shutil.copytree(home, copy)
+    removed = list(copy.glob("batches/*/summaries/*.parquet"))
+    assert len(removed) == len(SUMMARIES)
+    for path in removed:
+        path.unlink()
+    version = explain_version(Settings())
+    without = load_store_world(Store(copy).snapshot(), day, day, 90, version)
+    assert without.explained and not any(without.summaries.values())
+    stored = load_store_world(Store(home).snapshot(), day, day, 90, version)
+    engine = connect("duckdb")
+    try:
+        one = build_context(engine, without, day, day)
+        other = build_context(engine, stored, day, day)
+        for name in SUMMARIES:
+            got, want = (engine.to_arrow(c.summary(name)) for c in (one, other))
+            assert got.num_rows > 100
+            assert _sorted(got, got.column_names).equals(_sorted(want, want.column_names))
+    finally:
+        engine.close()
 
 
 def test_reading_stored_history_flags_and_explains_the_day_as_recomputing_it(
@@ -132,6 +164,9 @@ def test_a_look_up_continues_one_that_an_earlier_run_explained(
     assert [(r["event_id"], r["explanation"], r["explained_strong"]) for r in history] == [
         ("first", "own_record", True)
     ]
+    # No summary was stored with it: the stored look-up is summarised.
+    accounts = engine.to_arrow(ctx.summary("account_days")).to_pylist()
+    assert sorted(r["occurred_date"] for r in accounts) == [day1, day2]
 
 
 # The stored explanations' columns that a later run reads (run.EXPLANATION_COLUMNS has them).

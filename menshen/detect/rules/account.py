@@ -10,38 +10,45 @@ import ibis.expr.types as ir
 from menshen.detect.context import RuleContext
 from menshen.detect.evidence import concat, full_date_zh, hits, text
 from menshen.detect.rule import Case, Rule
+from menshen.detect.summaries import KEY_DIGITS
 from menshen.detect.testing import lookup
 
 DAY = 86400
 
 
-def _buckets(ctx: RuleContext, size: int) -> ir.Table:
-    """Each account's look-ups in time buckets of `size` seconds: the bucket's first second
-    and the time of the account's look-up before it (the last of its previous non-empty
-    bucket; null: none loaded).
+def _buckets(ctx: RuleContext, days: int) -> ir.Table:
+    """Each account's look-ups in time buckets of `days` days: the bucket's first second, the
+    smallest event id at that second, and the time of the account's look-up before the
+    bucket (the last of its previous non-empty bucket; null: none loaded). From the
+    accounts' days (summaries.account_days), history included.
 
-    Any look-up after the first of its bucket has a previous look-up less than `size`
-    seconds (≤ the idle time) earlier: only a bucket's first can end an idle gap, or have no
-    previous look-up at all. So one aggregation and a lag over the buckets, a few per
-    account, replace a window over every look-up."""
-    every = ctx.all_lookups
+    Any look-up after the first of its bucket has a previous look-up less than `days` days
+    (≤ the idle time) earlier: only a bucket's first can end an idle gap, or have no previous
+    look-up at all. So one aggregation and a lag over the buckets, a few per account, replace
+    a window over every look-up."""
+    every = ctx.summary("account_days")
     buckets = every.group_by(
-        b_system=every.system, b_account=every.account, b_bucket=every.ts // size
-    ).aggregate(b_first=every.ts.min(), b_last=every.ts.max())
+        b_system=every.system, b_account=every.account, b_bucket=every.day // days
+    ).aggregate(
+        b_first=every.first_ts.min(), b_key=every.first_key.min(), b_last=every.last_ts.max()
+    )
     w = ibis.window(group_by=[buckets.b_system, buckets.b_account], order_by=buckets.b_bucket)
-    return buckets.mutate(prev_ts=buckets.b_last.lag().over(w)).drop("b_last")
+    return buckets.mutate(
+        b_first_event=buckets.b_key.substr(KEY_DIGITS), prev_ts=buckets.b_last.lag().over(w)
+    ).drop("b_key", "b_last")
 
 
 def query(ctx: RuleContext) -> ir.Table:
-    idle = ctx.params.idle_days * DAY
-    size = max(idle, 1)
-    buckets = _buckets(ctx, size)
+    # Whole days: the accounts' look-ups are summarised by day (idle_days under 1 counts as 1).
+    days = max(ctx.params.idle_days, 1)
+    idle = days * DAY
+    buckets = _buckets(ctx, days)
     t = ctx.lookups
     # Look-ups at their bucket's first second (b_system not null).
     t = t.left_join(
         buckets,
         [t.system == buckets.b_system, t.account == buckets.b_account,
-         t.ts // size == buckets.b_bucket, t.ts == buckets.b_first],
+         t.ts // DAY // days == buckets.b_bucket, t.ts == buckets.b_first],
     )  # fmt: skip
     granted_ts = t.account_granted_at.epoch_seconds().cast("int64")
     # Idle since the grant counts only when the loaded history reaches back far enough.
@@ -69,14 +76,7 @@ def query(ctx: RuleContext) -> ir.Table:
     t = t.filter(t.unknown | t.revoked | t.not_yet | t.departed | t.is_idle)
     # Of several look-ups in the bucket's first second, the one with the smallest event id
     # comes first; the others follow it with a gap of 0 and are not idle.
-    every = ctx.all_lookups
-    beaten = t.filter(t.is_idle).semi_join(
-        every,
-        [t.system == every.system, t.account == every.account, t.ts == every.ts,
-         every.event_id < t.event_id],
-    ).select(x_system="system", x_event="event_id")  # fmt: skip
-    t = t.left_join(beaten, [t.system == beaten.x_system, t.event_id == beaten.x_event])
-    t = t.mutate(is_idle=t.is_idle & t.x_event.isnull())
+    t = t.mutate(is_idle=t.is_idle & (t.event_id == t.b_first_event))
     t = t.filter(t.unknown | t.revoked | t.not_yet | t.departed | t.is_idle)
     # The holder's name on the few hits only (not a join of every look-up to staff).
     st = ctx.staff.select(h_id=ctx.staff.staff_id, holder=ctx.staff.name)

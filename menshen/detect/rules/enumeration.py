@@ -29,6 +29,7 @@ import ibis
 from menshen import ids
 from menshen.detect.evidence import date_zh, masked
 from menshen.detect.rule import Case, Rule
+from menshen.detect.summaries import user_key
 from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 def _counted(t: ir.Table) -> ir.Table:
     t = t.filter(t.deliberate & ~t.explained_strong)
-    return t.mutate(user_key=t.staff_id.fill_null("?" + t.system + ":" + t.account))
+    return t.mutate(user_key=user_key(t))
 
 
 def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
@@ -234,8 +235,7 @@ def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
 
 
 def query(ctx: RuleContext) -> ir.Table:
-    counted = _counted(ctx.all_lookups)
-    counted = counted.filter(counted.occurred_date >= ctx.range_start)
+    counted = _counted(ctx.lookups)
     speed = _speed(ctx, counted)
     seq = _sequence(ctx, counted)
     keys = (

@@ -19,6 +19,7 @@ import ibis
 
 from menshen.detect.evidence import date_zh, full_date_zh
 from menshen.detect.rule import Case, Rule
+from menshen.detect.summaries import user_key
 from menshen.detect.testing import lookup
 
 if TYPE_CHECKING:
@@ -27,16 +28,12 @@ if TYPE_CHECKING:
     from menshen.detect.context import RuleContext
 
 
-def _counted(t: ir.Table) -> ir.Table:
-    t = t.filter(t.deliberate & ~t.explained_strong)
-    return t.mutate(user_key=t.staff_id.fill_null("?" + t.system + ":" + t.account))
-
-
 def query(ctx: RuleContext) -> ir.Table:
     p = ctx.params
-    counted = _counted(ctx.all_lookups)
-    days = counted.group_by(["user_key", "subject_id", "occurred_date"]).aggregate(
-        day=counted.occurred_date.epoch_days().max()
+    # One row per user, person and day counted (summaries.open_days), history included.
+    days = ctx.summary("open_days")
+    days = days.select(
+        "user_key", "subject_id", "occurred_date", day=days.occurred_date.epoch_days()
     )
     # Only a user and person seen on enough days at all can repeat: cut the self-join.
     often = days.group_by(f_user=days.user_key, f_subject=days.subject_id).aggregate(
@@ -75,7 +72,8 @@ def query(ctx: RuleContext) -> ir.Table:
         last=spread.last,
     )
 
-    hits = _counted(ctx.lookups)
+    hits = ctx.lookups.filter(ctx.lookups.deliberate & ~ctx.lookups.explained_strong)
+    hits = hits.mutate(user_key=user_key(hits))
     hits = hits.join(
         spread,
         [

@@ -33,6 +33,7 @@ import ibis
 
 from menshen.detect.evidence import datetime_zh
 from menshen.detect.rule import Case, Rule
+from menshen.detect.summaries import user_key
 from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
@@ -44,9 +45,7 @@ if TYPE_CHECKING:
 def _counted(t: ir.Table) -> ir.Table:
     handled_by_unit = t.explanation.fill_null("") == "unit_record"
     t = t.filter(t.deliberate & (~t.explained_strong | handled_by_unit))
-    return t.mutate(
-        user_key=t.staff_id.fill_null("?" + t.system + ":" + t.account),
-    )
+    return t.mutate(user_key=user_key(t))
 
 
 def query(ctx: RuleContext) -> ir.Table:
@@ -55,7 +54,11 @@ def query(ctx: RuleContext) -> ir.Table:
     tail = p.burst_tail_days * 86400
     min_units = p.burst_min_units
     counted = _counted(ctx.all_lookups)
-    counted = counted.filter(counted.ts >= _epoch_seconds(ctx) - window - tail)
+    since = _epoch_seconds(ctx) - window - tail
+    # The same bound on occurred_at, which the engine can apply while it reads the stored
+    # history (it skips the earlier days' row groups): ts is occurred_at's whole seconds.
+    since_at = dt.datetime.fromtimestamp(since, dt.UTC).replace(tzinfo=None)
+    counted = counted.filter(counted.occurred_at >= since_at, counted.ts >= since)
     # Only people looked up by enough users at all can be in a burst: cut the self-join.
     crowd = counted.group_by(c_subject=counted.subject_id).aggregate(
         c_users=counted.user_key.nunique()

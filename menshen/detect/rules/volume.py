@@ -46,23 +46,19 @@ def _one(x: ir.NumericValue) -> ir.StringValue:
 
 def query(ctx: RuleContext) -> ir.Table:
     p = ctx.params
-    everything = ctx.all_lookups
-    active = everything.filter(everything.deliberate & everything.staff_id.notnull())
     # One row per user, day and person whom some look-up of that day does not explain by a
-    # record (`open`): only those rows are counted, so only they are de-duplicated — most
-    # look-ups are explained, and the de-duplication of every look-up took most of the
-    # rule's time. A user's unit is the same on all rows of a day.
-    opened = active.filter(~active.explained_strong)
-    seen = opened.group_by(["staff_id", "occurred_date", "subject_id"]).aggregate(
-        unit_id=opened.unit_id.max()
+    # record (summaries.open_days, of staff members): only those are counted. A user's
+    # unit is the same on all rows of a day.
+    seen = ctx.summary("open_days")
+    seen = seen.filter(seen.staff_id.notnull()).select(
+        "staff_id", "occurred_date", "subject_id", "unit_id"
     )
     counts = seen.group_by(c_staff=seen.staff_id, c_date=seen.occurred_date).aggregate(
         c_n=seen.subject_id.count()
     )
     # One row per user and day on which they looked anybody up deliberately.
-    daily = active.group_by(["staff_id", "occurred_date"]).aggregate(
-        unit_id=active.unit_id.max(), day=active.occurred_date.epoch_days().max()
-    )
+    daily = ctx.summary("active_days")
+    daily = daily.mutate(day=daily.occurred_date.epoch_days())
     daily = daily.left_join(
         counts, [daily.staff_id == counts.c_staff, daily.occurred_date == counts.c_date]
     )
@@ -101,7 +97,7 @@ def query(ctx: RuleContext) -> ir.Table:
     t = t.filter(t.n > t.reference * p.volume_multiplier)
     # Everybody the user looked up that day, explained or not, for the evidence: counted on
     # the flagged days only.
-    day = active.filter(active.occurred_date >= ctx.range_start)
+    day = ctx.lookups.filter(ctx.lookups.deliberate & ctx.lookups.staff_id.notnull())
     day = day.semi_join(t, [day.staff_id == t.staff_id, day.occurred_date == t.occurred_date])
     day = day.group_by(a_staff=day.staff_id, a_date=day.occurred_date).aggregate(
         n_all=day.subject_id.nunique()
