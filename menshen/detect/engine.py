@@ -109,10 +109,6 @@ class Engine:
         )
         return self.con.table(unique)
 
-    def scalar(self, expr: ir.Scalar) -> Any:
-        """The value of a scalar expression (e.g. a column's minimum)."""
-        return self.con.to_pyarrow(expr).as_py()
-
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Compute `expr` once and keep the result for the queries that follow."""
         unique = f"{name}_{next(_counter)}"

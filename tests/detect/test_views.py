@@ -68,3 +68,37 @@ def test_a_large_result_streamed_to_a_file_keeps_the_query_order() -> None:
         assert out.schema == engine.to_arrow(t).schema
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("big_first", [False, True])
+def test_where_enrich_joins_the_large_tables_changes_no_look_up(
+    tmp_path, monkeypatch, big_first: bool
+) -> None:
+    """build_views joins persons and records first for a few look-ups and last for many
+    (a plan choice, pipeline.enrich): both give the same look-ups, column for column."""
+    import datetime as dt
+
+    from menshen.detect import pipeline
+    from menshen.detect.run import load_store_world
+    from menshen.store import Store
+    from menshen.synth import generate
+
+    generate(tmp_path / "d", seed=3, events=3_000, days=3, start=dt.date(2026, 3, 2))
+    store = Store(tmp_path / "s")
+    store.ingest(tmp_path / "d")
+    first, last = store.snapshot().date_range()
+    world = load_store_world(store.snapshot(), first, last, 90)
+    engine = connect("duckdb")
+    try:
+        keys = [("system", "ascending"), ("event_id", "ascending")]
+        chosen = build_views(engine, world, first, last).full.lookups
+        want = engine.to_arrow(chosen).sort_by(keys)
+        enrich = pipeline.enrich
+        monkeypatch.setattr(
+            pipeline, "enrich", lambda *a, **k: enrich(*a, **{**k, "big_first": big_first})
+        )
+        got = engine.to_arrow(build_views(engine, world, first, last).full.lookups).sort_by(keys)
+        assert got.num_rows == want.num_rows > 2_000
+        assert got.equals(want)
+    finally:
+        engine.close()
