@@ -608,10 +608,10 @@ def build_views(
 ) -> Views:
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
-    loaded = engine.to_arrow(
+    counted = engine.to_arrow(
         access.aggregate(first=access.occurred_date.min(), n=access.count())
     ).to_pylist()[0]
-    first = loaded["first"]
+    first = counted["first"]
     stored_dates = [d for dates in world.explained.values() for d in dates]
     data_start = min(first or start, start, *stored_dates)
     history_from = start - dt.timedelta(days=settings.history_days)
@@ -641,7 +641,7 @@ def build_views(
     # rows, and computes the wide one once, at the end. The table kept is narrow too:
     # enrich's columns and the explanation; `widen` attaches the rest per query.
     # Fewer look-ups than persons (a daily run): the large tables' joins go first (enrich).
-    big_first = loaded["n"] < ref["persons"].num_rows
+    big_first = counted["n"] < ref["persons"].num_rows
     enriched = enrich(access, tables, settings, big_first=big_first)
     kept: list[ir.Table] = []
 
