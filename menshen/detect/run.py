@@ -90,7 +90,7 @@ def load_store_world(
     With `reuse_version` (explain_version), history dates whose explanations an earlier run
     of that version stored (Snapshot.stored_explanations) are read from them instead: their
     look-ups are not explained again, and the rules read the summaries stored in the same
-    batch (summary_files). A record that arrives later does not change those dates'
+    batch (Snapshot.summaries_beside). A record that arrives later does not change those dates'
     explanations (nor the baselines that count them) until a run recomputes them (`menshen
     detect --recompute-history`, or any detect run over those dates)."""
     history_from = start - dt.timedelta(days=history_days)
@@ -102,8 +102,8 @@ def load_store_world(
     # A batch without a summary (none is expected): the pipeline summarises its look-ups.
     summaries: dict[str, dict[Path, list[dt.date]]] = {name: {} for name in SUMMARIES}
     for path, dates in explained.items():
-        for name, file in summary_files(path).items():
-            if file.is_file():
+        for name, file in snapshot.summaries_beside(path).items():  # type: ignore[attr-defined]
+            if name in summaries:
                 summaries[name][file] = dates
     reused = {day for dates in explained.values() for day in dates}
     files: list[Path] = snapshot.access_files_between(history_from, end, skip=reused)  # type: ignore[attr-defined]
@@ -114,13 +114,6 @@ def load_store_world(
     return World(
         access=files, refs=refs, explained=explained, summaries=summaries, keys_unique=True
     )
-
-
-def summary_files(explanations: Path) -> dict[str, Path]:
-    """The summaries stored in the same batch as an explanations file, by name: the batch's
-    summaries/<name>.parquet (Store.write_derived)."""
-    batch = explanations.parent.parent
-    return {name: batch / "summaries" / f"{name}.parquet" for name in SUMMARIES}
 
 
 def _explanation_text(t: ir.Table) -> ir.Table:

@@ -32,12 +32,17 @@ def user_key(t: ir.Table) -> ir.StringValue:
     return t.staff_id.fill_null("?" + t.system + ":" + t.account)
 
 
-def open_days(t: ir.Table) -> ir.Table:
-    """One row per user, person and day with a deliberate look-up that no business record
-    explains (none, or only a weak explanation): user_key, subject_id, occurred_date,
-    staff_id, unit_id (the largest of that day's rows)."""
+def unexplained(t: ir.Table) -> ir.Table:
+    """The deliberate look-ups that no business record explains (none, or only a weak
+    explanation), with their user_key: what repeat, enumeration and open_days count."""
     t = t.filter(t.deliberate & ~t.explained_strong)
-    t = t.mutate(user_key=user_key(t))
+    return t.mutate(user_key=user_key(t))
+
+
+def open_days(t: ir.Table) -> ir.Table:
+    """One row per user, person and day with an `unexplained` look-up: user_key,
+    subject_id, occurred_date, staff_id, unit_id (the largest of that day's rows)."""
+    t = unexplained(t)
     return t.group_by(["user_key", "subject_id", "occurred_date"]).aggregate(
         staff_id=t.staff_id.max(), unit_id=t.unit_id.max()
     )

@@ -165,6 +165,16 @@ class Snapshot:
                 found.setdefault(path, []).append(day)
         return found
 
+    def summaries_beside(self, derived: Path) -> dict[str, Path]:
+        """The summaries (summaries/<name>.parquet, Store.write_derived) committed in the
+        same detect batch as a derived file, by name; {} when it has none."""
+        relative = derived.relative_to(self.home).as_posix()
+        found: dict[str, Path] = {}
+        for batch, entry in self._files("detect", "summaries"):
+            if any(e["path"] == relative for e in batch.get("files", [])):
+                found[Path(entry["path"]).stem] = self.home / entry["path"]
+        return found
+
     def quarantine_files(self) -> list[Path]:
         return [self.home / e["path"] for _, e in self._files("ingest", "quarantine")]
 

@@ -64,13 +64,17 @@ def test_a_stored_run_without_summaries_is_summarised_from_its_look_ups(
     nights_before, tmp_path: Path
 ) -> None:
     home, day = nights_before
-    copy = tmp_path / "store"
-    shutil.copytree(home, copy)
-    removed = list(copy.glob("batches/*/summaries/*.parquet"))
-    assert len(removed) == len(SUMMARIES)
-    for path in removed:
-        path.unlink()
+    assert len(list(home.glob("batches/*/summaries/*.parquet"))) == len(SUMMARIES)
+    # The same nights, written by a run that stored no summaries.
+    copy = Store(tmp_path / "store")
+    copy.ingest(home.parent / "dataset")
+    first = copy.snapshot().date_range()[0]
     version = explain_version(Settings())
+    before = day - dt.timedelta(days=1)
+    earlier, _ = run_store_detection(copy.home, first, before, write=False)
+    covered = {"range_start": str(first), "range_end": str(before), "explain_version": version}
+    copy.write_derived(earlier.tables, source="older menshen", meta={"explanations": covered})
+    copy = copy.home
     without = load_store_world(Store(copy).snapshot(), day, day, 90, version)
     assert without.explained and not any(without.summaries.values())
     stored = load_store_world(Store(home).snapshot(), day, day, 90, version)

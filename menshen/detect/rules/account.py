@@ -10,10 +10,8 @@ import ibis.expr.types as ir
 from menshen.detect.context import RuleContext
 from menshen.detect.evidence import concat, full_date_zh, hits, text
 from menshen.detect.rule import Case, Rule
-from menshen.detect.summaries import KEY_DIGITS
+from menshen.detect.summaries import DAY, KEY_DIGITS
 from menshen.detect.testing import lookup
-
-DAY = 86400
 
 
 def _buckets(ctx: RuleContext, days: int) -> ir.Table:

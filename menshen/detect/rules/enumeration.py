@@ -29,18 +29,13 @@ import ibis
 from menshen import ids
 from menshen.detect.evidence import date_zh, masked
 from menshen.detect.rule import Case, Rule
-from menshen.detect.summaries import user_key
+from menshen.detect.summaries import unexplained
 from menshen.detect.testing import lookup, record
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from menshen.detect.context import RuleContext
-
-
-def _counted(t: ir.Table) -> ir.Table:
-    t = t.filter(t.deliberate & ~t.explained_strong)
-    return t.mutate(user_key=user_key(t))
 
 
 def _speed(ctx: RuleContext, counted: ir.Table) -> ir.Table:
@@ -235,7 +230,7 @@ def _sequence(ctx: RuleContext, counted: ir.Table) -> ir.Table:
 
 
 def query(ctx: RuleContext) -> ir.Table:
-    counted = _counted(ctx.lookups)
+    counted = unexplained(ctx.lookups)
     speed = _speed(ctx, counted)
     seq = _sequence(ctx, counted)
     keys = (

@@ -19,7 +19,7 @@ import ibis
 
 from menshen.detect.evidence import date_zh, full_date_zh
 from menshen.detect.rule import Case, Rule
-from menshen.detect.summaries import user_key
+from menshen.detect.summaries import unexplained
 from menshen.detect.testing import lookup
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def query(ctx: RuleContext) -> ir.Table:
         last=spread.last,
     )
 
-    hits = ctx.lookups.filter(ctx.lookups.deliberate & ~ctx.lookups.explained_strong)
-    hits = hits.mutate(user_key=user_key(hits))
+    hits = unexplained(ctx.lookups)
     hits = hits.join(
         spread,
         [
