@@ -13,6 +13,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -63,11 +64,15 @@ def spark_session(partitions: int = 4) -> Any:
 class Engine:
     name: EngineName
     con: Any
-    # Keep materialised intermediate results (Spark: cacheTable). Tests of one query per
-    # context turn it off: caching a tiny table costs more than recomputing it.
+    # Cache deferred tables (Spark: cacheTable). Tests of one query per context turn it
+    # off: caching a tiny table costs more than recomputing it.
     cache: bool = True
     temp_dir: str | None = None
     _names: list[str] = field(default_factory=list)
+    # Tables `defer` made and `compute_deferred` fills: (name, INSERT statement, temporary).
+    _deferred: list[tuple[str, str, bool]] = field(default_factory=list)
+    # Tables `load_later` named and `compute_deferred` loads first: (name, table maker).
+    _later: list[tuple[str, Callable[[], pa.Table]]] = field(default_factory=list)
 
     def load(self, name: str, table: pa.Table, row_id: str | None = None) -> ir.Table:
         """Register an Arrow table and return it as an Ibis table. `row_id`: the name of an
@@ -81,6 +86,18 @@ class Engine:
             return self.con.table(unique)
         session = self.con._session
         session.createDataFrame(table).createOrReplaceTempView(unique)
+        return self.con.table(unique)
+
+    def load_later(self, name: str, schema: pa.Schema, table: Callable[[], pa.Table]) -> ir.Table:
+        """Like `load`, for a table still being read (on another thread): queries can be built
+        on it now; `table()` gives it to the engine when `compute_deferred` runs (DuckDB:
+        until then the name holds an empty table of `schema`). Spark: loaded now."""
+        if self.name != "duckdb":
+            return self.load(name, table())
+        unique = f"{name}_{next(_counter)}"
+        self._names.append(unique)
+        self.con.con.register(unique, schema.empty_table())
+        self._later.append((unique, table))
         return self.con.table(unique)
 
     def load_parquet(self, name: str, paths: list[Path], row_id: str | None = None) -> ir.Table:
@@ -109,23 +126,47 @@ class Engine:
         )
         return self.con.table(unique)
 
-    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        """Compute `expr` once and keep the result for the queries that follow."""
+    def view(self, name: str, expr: ir.Table) -> ir.Table:
+        """`expr` as a view: queries built on it name it instead of repeating `expr` (the
+        engine still computes it within each)."""
         unique = f"{name}_{next(_counter)}"
         self._names.append(unique)
-        if self.name == "duckdb":
-            return self.con.create_table(unique, expr, temp=True)
-        view = self.con.create_view(unique, expr, overwrite=True)
-        if self.cache:
-            self.con._session.catalog.cacheTable(unique)
-        return view
+        return self.con.create_view(unique, expr, overwrite=True)
 
-    def drop(self, table: ir.Table) -> None:
-        """Free a table made by `materialize` that no query reads any more (DuckDB). On Spark
-        a materialised table is a view that later views name, and computed lazily: kept."""
-        if self.name == "duckdb":
-            unique = table.get_name().split(".")[-1]
-            self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{unique}"')
+    def defer(self, name: str, expr: ir.Table, temporary: bool = False) -> ir.Table:
+        """A table that keeps `expr`'s result for the queries that follow, computed once.
+
+        DuckDB: the table exists (empty) from now on and `compute_deferred` fills it, in the
+        order deferred: queries can be built and compiled on it meanwhile (another thread
+        can, while DuckDB fills it). `temporary`: read only by the tables deferred after it,
+        and dropped once they are filled. Spark: a cached view, computed when first read
+        (cacheTable is lazy); views that name it keep it."""
+        unique = f"{name}_{next(_counter)}"
+        self._names.append(unique)
+        if self.name != "duckdb":
+            view = self.con.create_view(unique, expr, overwrite=True)
+            if self.cache:
+                self.con._session.catalog.cacheTable(unique)
+            return view
+        # What Ibis's create_table does: a table of the expression's schema, then an INSERT.
+        self.con.create_table(unique, schema=expr.schema(), temp=True)
+        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in expr.columns)
+        insert = f'INSERT INTO temp.main."{unique}" ({columns}) {self.con.compile(expr)}'
+        self._deferred.append((unique, insert, temporary))
+        return self.con.table(unique)
+
+    def compute_deferred(self) -> None:
+        """Fill the tables `defer` made, in order; then drop the temporary ones. Raw SQL, no
+        Ibis: another thread may build and compile Ibis queries meanwhile."""
+        later, self._later = self._later, []
+        for unique, table in later:
+            self.con.con.register(unique, table())
+        deferred, self._deferred = self._deferred, []
+        for _unique, insert, _temporary in deferred:
+            self.con.con.execute(insert)
+        for unique, _insert, temporary in deferred:
+            if temporary:
+                self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{unique}"')
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)

@@ -78,14 +78,12 @@ def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -
         r_close=records.closed_ts,
     )
 
-    def in_window(t: ir.Table) -> ir.BooleanValue:
-        return (t.r_open <= t.hi) & (t.r_close.isnull() | (t.r_close >= t.lo))
-
-    direct = need.join(rec, [need.subject_id == rec.r_subject, need.evidence_kind == rec.r_kind])
-    direct = direct.filter(in_window(direct)).mutate(household=ibis.literal(False))
-
-    # The subject's household (persons.household_id), looked up for the household-scope
-    # look-ups only (a join of every look-up to persons costs more).
+    # Whose records count: the subject's own, and for a household-scope look-up those of the
+    # other members of the subject's household (persons.household_id), looked up for those
+    # look-ups only (a join of every look-up to persons costs more). Then one join to the
+    # records for both (each join reads every record).
+    cols = [ROW_ID, "evidence_kind", "staff_id", "unit_id", "record_ref", "lo", "hi"]
+    direct = need.select(*cols, target=need.subject_id, household=ibis.literal(False))
     hh_need = need.filter(need.purpose_scope == "household")
     subj = persons.select(h_id=persons.person_id, h_household=persons.household_id)
     hh_need = hh_need.join(subj, hh_need.subject_id == subj.h_id)
@@ -93,11 +91,15 @@ def _record_candidates(looked: ir.Table, records: ir.Table, persons: ir.Table) -
     members = persons.select(m_id=persons.person_id, m_household=persons.household_id)
     hh = hh_need.join(members, hh_need.h_household == members.m_household)
     hh = hh.filter(hh.m_id != hh.subject_id)
-    hh = hh.join(rec, [hh.m_id == rec.r_subject, hh.evidence_kind == rec.r_kind])
-    hh = hh.filter(in_window(hh)).mutate(household=ibis.literal(True))
-
-    cols = [ROW_ID, "record_ref", "staff_id", "unit_id", "r_id", "r_staff", "r_unit"]
-    both = direct.select(*cols, "household").union(hh.select(*cols, "household"))
+    hh = hh.select(*cols, target=hh.m_id, household=ibis.literal(True))
+    targets = direct.union(hh)
+    both = targets.join(rec, [targets.target == rec.r_subject, targets.evidence_kind == rec.r_kind])
+    both = both.filter(
+        (both.r_open <= both.hi) & (both.r_close.isnull() | (both.r_close >= both.lo))
+    )
+    both = both.select(
+        ROW_ID, "record_ref", "staff_id", "unit_id", "r_id", "r_staff", "r_unit", "household"
+    )
     return both.mutate(
         own=both.staff_id.notnull() & (both.r_staff == both.staff_id),
         unit=both.unit_id.notnull() & (both.r_unit == both.unit_id),

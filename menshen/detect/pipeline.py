@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,18 @@ LOOKUP_COLUMNS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A reference table still being read on another thread (a store run reads its large
+    ones while the pipeline is built): its number of rows now, the table from `table()`."""
+
+    rows: int
+    future: Future[pa.Table]
+
+    def table(self) -> pa.Table:
+        return self.future.result()
+
+
 @dataclass
 class World:
     """Inputs of one detection run: look-ups (history included) and reference tables.
@@ -56,13 +69,14 @@ class World:
     they need no de-duplication (4.4M records took 3.2 s)."""
 
     access: pa.Table | list[Path]
-    refs: Mapping[str, pa.Table | None]
+    refs: Mapping[str, pa.Table | Reading | None]
     explained: Mapping[Path, Sequence[dt.date]] = field(default_factory=dict)
     summaries: Mapping[str, Mapping[Path, Sequence[dt.date]]] = field(default_factory=dict)
     keys_unique: bool = False
 
     def ref(self, name: str) -> pa.Table:
-        return conform(self.refs.get(name), REF_SCHEMAS[name])
+        table = self.refs.get(name)
+        return conform(table.table() if isinstance(table, Reading) else table, REF_SCHEMAS[name])
 
 
 def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -130,7 +144,7 @@ def build_summaries(
             parts.append(summarize(history.filter(history.occurred_date.isin(missing))))
         for part in parts:
             table = table.union(part.select(**{c: part[c].cast(types[c]) for c in types}))
-        out[name] = engine.materialize(name, table)
+        out[name] = engine.defer(name, table)
     return out
 
 
@@ -246,8 +260,8 @@ def office_hours_table(world: World, settings: Settings) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def records_table(world: World) -> pa.Table:
-    rec = world.ref("records")
+def records_table(rec: pa.Table) -> pa.Table:
+    """The records with opened_ts and closed_ts (seconds, as explain compares them)."""
     return rec.append_column("opened_ts", _seconds(rec.column("opened_at"))).append_column(
         "closed_ts", _seconds(rec.column("closed_at"))
     )
@@ -493,11 +507,14 @@ class Views:
     tables: Mapping[str, ir.Table]
     # History that earlier runs explained (stored_history), None when there is none.
     stored: ir.Table | None = None
+    engine: Engine | None = None
     # context() by groups: building one takes Ibis ~0.1 s, and the 13 rules ask for ~30
     # (Views.query tries narrow contexts first) of fewer than 10 kinds.
     _contexts: dict[frozenset[str], RuleContext] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # The engine views `share` made: relations built on the kept table, as `kept` is.
+    _shared: list[ops.Relation] = field(default_factory=list, compare=False, repr=False)
 
     def table(self, groups: frozenset[str] = ALL_GROUPS) -> ir.Table:
         return widen(self.kept, self.tables, self.full.params, groups)
@@ -511,11 +528,40 @@ class Views:
             )
         return self._contexts[groups]
 
-    def query(self, build: Callable[[RuleContext], ir.Table]) -> ir.Table:
-        """`build(ctx)` (a rule's query) on the narrowest context it runs on: start with no
-        descriptive column; add the group of each column the query misses. A query that
-        names a descriptive column of its own making (from its own join) gets that group too,
-        so that every name means what it means on the full context."""
+    def share(self, kinds: Iterable[frozenset[str]]) -> None:
+        """Make the contexts of these groups read an engine view of the widened look-ups
+        (Engine.view): a query built on one names the view, so Ibis builds and compiles its
+        joins once, not once per query (half the time of compiling the 13 rules' queries).
+        Creates views in the engine: call it on the thread that runs queries."""
+        for groups in set(kinds) - {ALL_GROUPS}:
+            if self.engine is None or groups in self._contexts:
+                continue
+            view = self.engine.view("context", self.table(groups))
+            self._shared.append(view.op())
+            self._contexts[groups] = dataclasses.replace(
+                self.full, **_split(view, self.stored, self.full.range_start)
+            )
+
+    def query(
+        self, build: Callable[[RuleContext], ir.Table], groups: Sequence[str] | None = None
+    ) -> ir.Table:
+        """`build(ctx)` (a rule's query) on the narrowest context it runs on: that of
+        `groups` when the caller knows them (Rule.reads), else those `groups_of` finds."""
+        if groups is not None:
+            return build(self.context(frozenset(groups)))
+        return self._discover(build)[1]
+
+    def groups_of(self, build: Callable[[RuleContext], ir.Table]) -> frozenset[str]:
+        """The groups of descriptive columns (LAZY_COLUMNS) `build(ctx)` reads, by trial: start
+        with none; add the group of each column the query misses. A query that names a
+        descriptive column of its own making (from its own join) gets that group too, so that
+        every name means what it means on the full context. Each trial builds the query (a
+        tenth of a second or more for some rules): Rule.reads names them once and for all."""
+        return self._discover(build)[0]
+
+    def _discover(
+        self, build: Callable[[RuleContext], ir.Table]
+    ) -> tuple[frozenset[str], ir.Table]:
         groups: set[str] = set()
         while True:
             try:
@@ -528,11 +574,11 @@ class Views:
                 continue
             # Fields of the look-ups (or of relations built on them) only: a rule may read
             # e.g. unit_id from ctx.staff on its few hits without costing a join on every row.
-            on_kept = _reads_from(self.kept.op())
+            on_kept = _reads_from(self.kept.op(), *self._shared)
             names = {f.name for f in expr.op().find(ops.Field) if on_kept(f.rel)}
             more = {g for g, cols in LAZY_COLUMNS.items() if g not in groups and names & set(cols)}
             if not more:
-                return expr
+                return frozenset(groups), expr
             groups |= more
 
 
@@ -553,13 +599,14 @@ def _split(t: ir.Table, stored: ir.Table | None, start: dt.date) -> dict[str, ir
     }
 
 
-def _reads_from(table: ops.Relation) -> Callable[[ops.Relation], bool]:
-    """A test of whether a relation is `table` or is built on it (memoised per relation)."""
+def _reads_from(*tables: ops.Relation) -> Callable[[ops.Relation], bool]:
+    """A test of whether a relation is one of `tables` or is built on one (memoised per
+    relation)."""
     seen: dict[ops.Relation, bool] = {}
 
     def test(rel: ops.Relation) -> bool:
         if rel not in seen:
-            seen[rel] = rel == table or bool(rel.find(lambda node: node == table))
+            seen[rel] = rel in tables or bool(rel.find(lambda node: node in tables))
         return seen[rel]
 
     return test
@@ -605,7 +652,11 @@ def build_views(
     start: dt.date,
     end: dt.date,
     settings: Settings | None = None,
+    compute: bool = True,
 ) -> Views:
+    """The kept tables (explain's, the look-ups, the summaries) are filled by
+    `engine.compute_deferred()`: here, or with `compute=False` by the caller, who may build
+    and compile queries on them before (run.detect: the rules', on another thread)."""
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
     counted = engine.to_arrow(
@@ -619,35 +670,56 @@ def build_views(
     data_start = max(data_start, history_from)
 
     dedupe = (lambda table, _keys: table) if world.keys_unique else _dedupe
-    ref = {name: world.ref(name) for name in REF_SCHEMAS}
-    ref["staff"] = dedupe(ref["staff"], ["staff_id"])
-    ref["systems"] = dedupe(ref["systems"], ["system"])
-    ref["purposes"] = dedupe(ref["purposes"], ["system", "purpose_code"])
-    ref["persons"] = dedupe(ref["persons"], ["person_id"])
-    ref["units"] = dedupe(ref["units"], ["unit_id"])
+    keys = {
+        "staff": ["staff_id"], "systems": ["system"], "purposes": ["system", "purpose_code"],
+        "persons": ["person_id"], "units": ["unit_id"], "records": ["record_id"],
+    }  # fmt: skip
+
+    def ref(name: str) -> pa.Table:
+        table = world.ref(name)
+        table = records_table(table) if name == "records" else table
+        return dedupe(table, keys[name]) if name in keys else table
+
     tables: dict[str, ir.Table] = {}
-    for name, table in ref.items():
-        if name in ("records", "calendar", "office_hours"):
+    rows: dict[str, int] = {}
+    for name in REF_SCHEMAS:
+        if name in ("calendar", "office_hours"):
             continue
-        tables[name] = engine.load(name, table)
-    tables["records"] = engine.load("records", dedupe(records_table(world), ["record_id"]))
+        reading = world.refs.get(name)
+        if isinstance(reading, Reading):
+            # Read meanwhile: the engine gets it when it computes (Engine.load_later).
+            empty = conform(None, REF_SCHEMAS[name])
+            schema = (records_table(empty) if name == "records" else empty).schema
+            tables[name] = engine.load_later(name, schema, lambda name=name: ref(name))
+            rows[name] = reading.rows
+        else:
+            table = ref(name)
+            tables[name] = engine.load(name, table)
+            rows[name] = table.num_rows
     tables["calendar"] = engine.load("calendar", calendar_table(world, data_start, end))
     tables["office_hours"] = engine.load(
         "office_hours", dedupe(office_hours_table(world, settings), ["oh_unit"])
     )
-    tables["account_periods"] = engine.load("account_periods", account_periods(ref["accounts"]))
-    tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref["purposes"]))
+    tables["account_periods"] = engine.load("account_periods", account_periods(ref("accounts")))
+    tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref("purposes")))
     # Not materialised: explain() reads its inputs from a cheaper expression of the same
     # rows, and computes the wide one once, at the end. The table kept is narrow too:
     # enrich's columns and the explanation; `widen` attaches the rest per query.
     # Fewer look-ups than persons (a daily run): the large tables' joins go first (enrich).
-    big_first = counted["n"] < ref["persons"].num_rows
-    enriched = enrich(access, tables, settings, big_first=big_first)
-    kept: list[ir.Table] = []
+    few = counted["n"] < rows["persons"]
+    enriched = enrich(access, tables, settings, big_first=few)
+    if few:
+        # Kept: explain's three queries read it (each would read the files and join again).
+        enriched = engine.defer("enriched", enriched, temporary=True)
+        inputs = widen(
+            enriched, tables, settings, frozenset({"purposes", "staff"}), extra=(ROW_ID,)
+        )
+    else:
+        inputs = explain_inputs(access, tables, settings)
 
     def keep(name: str, table: ir.Table) -> ir.Table:
-        kept.append(engine.materialize(name, table))
-        return kept[-1]
+        # Read only while the look-ups table is built.
+        return engine.defer(name, table, temporary=True)
 
     stored = anchors = None
     if world.explained:
@@ -664,15 +736,13 @@ def build_views(
         tables["persons"],
         settings.continuation_days,
         keep=keep,
-        inputs=explain_inputs(access, tables, settings),
+        inputs=inputs,
         anchors=anchors,
     )
     # Without ROW_ID: no rule reads it, and each kept column costs memory.
     columns = [c for c in enriched.columns if c != ROW_ID]
     explained = explained.select(*columns, "explanation", "explanation_record_id")
-    explained = engine.materialize("lookups", explained)
-    for table in kept:  # read only while the look-ups table was built
-        engine.drop(table)
+    explained = engine.defer("lookups", explained)
     wide = widen(explained, tables, settings)
     loaded = widen(explained, tables, settings, frozenset({"staff"})).select(*HISTORY_COLUMNS)
     summaries = build_summaries(engine, loaded, world, stored)
@@ -698,4 +768,6 @@ def build_views(
         data_start=data_start,
         summaries=summaries,
     )
-    return Views(full, explained, tables, stored)
+    if compute:
+        engine.compute_deferred()
+    return Views(full, explained, tables, stored, engine)

@@ -13,6 +13,9 @@ For rule authors:
 - Cases run on `menshen.detect.testing.base_world()` (documented there) plus `Case.tables`;
   write rows with `testing.lookup(...)`; `Case.params` overrides Settings and may hold
   `detect_from` (ISO date) to make earlier look-ups history.
+- `reads` names the groups of descriptive look-up columns the query reads (staff, systems,
+  purposes, calendar, office: pipeline.LAZY_COLUMNS); tests/detect/test_views.py says which
+  when they are wrong.
 - The content hash of the file is recorded on every finding: any edit is a new rule version.
 """
 
@@ -62,6 +65,11 @@ class Rule:
     review_guide: str  # what the reviewer should check, in zh-TW then English
     query: Callable[[RuleContext], ir.Table]
     cases: tuple[Case, ...]
+    # The groups of descriptive look-up columns the query reads (pipeline.LAZY_COLUMNS:
+    # staff, systems, purposes, calendar, office): detect() joins only those. None: found by
+    # trial on every run (Views.groups_of; a build of the query per trial). A test checks
+    # that each rule names exactly the groups its query reads.
+    reads: tuple[str, ...] | None = None
     maturity: Literal["experimental", "stable"] = "stable"
     # A weak explanation (purpose needs no record) never silences these rules.
     silenced_by_weak_explanation: bool = False

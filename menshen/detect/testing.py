@@ -307,7 +307,7 @@ def run_rule(rule: Rule, case: Case, engine: Engine | EngineName = "duckdb") -> 
         start, end = case_range(case)
         # As detect() runs it: on the narrowest context the query reads.
         views = build_views(eng, make_world(case.tables), start, end, settings)
-        hits = eng.to_arrow(views.query(rule.query))
+        hits = eng.to_arrow(views.query(rule.query, rule.reads))
         missing = {"system", "event_id", "evidence_zh", "evidence_en"} - set(hits.column_names)
         if missing:
             raise AssertionError(f"rule {rule.id}: query lacks columns {sorted(missing)}")

@@ -35,9 +35,36 @@ def test_every_rule_flags_the_same_on_its_narrow_context_as_on_the_full_one(rule
     try:
         for case in rule.cases:
             views = _views(engine, case)
-            assert _hits(engine, views.query(rule.query)) == _hits(
+            assert _hits(engine, views.query(rule.query, rule.reads)) == _hits(
                 engine, rule.query(views.full)
             ), f"{rule.id}: {case.name}"
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_every_rule_names_the_column_groups_its_query_reads(rule) -> None:
+    """Rule.reads spares each run the trials that find them: a group missing would fail the
+    query, a group too many would cost a join on every look-up."""
+    engine = connect("duckdb")
+    try:
+        found = _views(engine, rule.cases[0]).groups_of(rule.query)
+        declared = None if rule.reads is None else frozenset(rule.reads)
+        assert found == declared, (
+            f"{rule.id}: its query reads the groups {sorted(found)}; "
+            f"set reads={tuple(sorted(found))} in its Rule"
+        )
+    finally:
+        engine.close()
+
+
+def test_a_query_without_its_groups_named_finds_them() -> None:
+    engine = connect("duckdb")
+    try:
+        views = _views(engine, all_rules()[0].cases[0])
+        expr = views.query(lambda ctx: ctx.lookups.select("event_id", "staff_name", "is_workday"))
+        assert expr.columns == ("event_id", "staff_name", "is_workday")
+        assert views.groups_of(lambda ctx: ctx.lookups.select("staff_name")) == {"staff"}
     finally:
         engine.close()
 

@@ -194,5 +194,6 @@ RULE = Rule(
         "the holder's service with the administrator; disable accounts that should not exist."
     ),
     query=query,
+    reads=(),
     cases=CASES,
 )

@@ -79,5 +79,6 @@ RULE = Rule(
         "had business that day; ask them if needed."
     ),
     query=query,
+    reads=("staff",),
     cases=CASES,
 )

@@ -371,6 +371,7 @@ RULE = Rule(
         "privileges at once and report to the ethics unit to find out whether data left."
     ),
     query=query,
+    reads=(),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,

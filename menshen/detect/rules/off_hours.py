@@ -81,5 +81,6 @@ RULE = Rule(
         "behind the look-up."
     ),
     query=query,
+    reads=("calendar", "office", "staff"),
     cases=CASES,
 )

@@ -153,6 +153,7 @@ RULE = Rule(
         "record is about and its kind; is the person looked up a party to that case?"
     ),
     query=query,
+    reads=("purposes",),
     cases=CASES,
     silenced_by_weak_explanation=True,
 )

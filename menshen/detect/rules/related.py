@@ -324,6 +324,7 @@ RULE = Rule(
         "family and friends."
     ),
     query=query,
+    reads=("purposes",),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,

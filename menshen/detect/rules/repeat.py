@@ -35,7 +35,11 @@ def query(ctx: RuleContext) -> ir.Table:
     days = days.select(
         "user_key", "subject_id", "occurred_date", day=days.occurred_date.epoch_days()
     )
-    # Only a user and person seen on enough days at all can repeat: cut the self-join.
+    # Only a user and person seen in the range, and on enough days at all, can repeat: cut
+    # the self-join (a daily run's range holds a few of the history's pairs).
+    seen = days.filter(days.occurred_date >= ctx.range_start)
+    seen = seen.select(s_user=seen.user_key, s_subject=seen.subject_id).distinct()
+    days = days.semi_join(seen, [days.user_key == seen.s_user, days.subject_id == seen.s_subject])
     often = days.group_by(f_user=days.user_key, f_subject=days.subject_id).aggregate(
         f_days=days.occurred_date.count()
     )
@@ -205,6 +209,7 @@ RULE = Rule(
         "the user to explain."
     ),
     query=query,
+    reads=(),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,

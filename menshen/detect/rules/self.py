@@ -74,5 +74,6 @@ RULE = Rule(
         "as any citizen would; check whether it was a documented system test."
     ),
     query=query,
+    reads=("staff",),
     cases=CASES,
 )

@@ -98,5 +98,6 @@ RULE = Rule(
         "legal mandate for this system and purpose; check the query logbook."
     ),
     query=query,
+    reads=("purposes", "staff", "systems"),
     cases=CASES,
 )

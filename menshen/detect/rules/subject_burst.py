@@ -345,6 +345,7 @@ RULE = Rule(
         "is improper. Users of other units are reviewed by their own supervisors."
     ),
     query=query,
+    reads=("staff",),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,

@@ -179,6 +179,7 @@ RULE = Rule(
         "the application, case number or document behind the look-up; none means improper."
     ),
     query=query,
+    reads=("calendar", "office", "purposes", "staff"),
     cases=CASES,
     silenced_by_weak_explanation=True,
 )

@@ -528,6 +528,7 @@ RULE = Rule(
         "written assignment for a bulk task? If not, ask the user to explain."
     ),
     query=query,
+    reads=("staff",),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,

@@ -166,6 +166,7 @@ RULE = Rule(
         "look-up without a clear official need is improper."
     ),
     query=query,
+    reads=("purposes",),
     cases=CASES,
     silenced_by_weak_explanation=False,
     source_file=__file__,
