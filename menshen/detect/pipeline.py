@@ -507,9 +507,8 @@ class Views:
     tables: Mapping[str, ir.Table]
     # History that earlier runs explained (stored_history), None when there is none.
     stored: ir.Table | None = None
-    engine: Engine | None = None
-    # context() by groups: building one takes Ibis ~0.1 s, and the 13 rules ask for ~30
-    # (Views.query tries narrow contexts first) of fewer than 10 kinds.
+    # context() by groups: building one takes Ibis ~0.1 s, and a query whose groups are
+    # found by trial (groups_of) asks for several; the 13 rules need fewer than 10 kinds.
     _contexts: dict[frozenset[str], RuleContext] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -528,15 +527,15 @@ class Views:
             )
         return self._contexts[groups]
 
-    def share(self, kinds: Iterable[frozenset[str]]) -> None:
+    def share(self, engine: Engine, kinds: Iterable[frozenset[str]]) -> None:
         """Make the contexts of these groups read an engine view of the widened look-ups
         (Engine.view): a query built on one names the view, so Ibis builds and compiles its
         joins once, not once per query (half the time of compiling the 13 rules' queries).
         Creates views in the engine: call it on the thread that runs queries."""
         for groups in set(kinds) - {ALL_GROUPS}:
-            if self.engine is None or groups in self._contexts:
+            if groups in self._contexts:
                 continue
-            view = self.engine.view("context", self.table(groups))
+            view = engine.view("context", self.table(groups))
             self._shared.append(view.op())
             self._contexts[groups] = dataclasses.replace(
                 self.full, **_split(view, self.stored, self.full.range_start)
@@ -681,35 +680,36 @@ def build_views(
         return dedupe(table, keys[name]) if name in keys else table
 
     tables: dict[str, ir.Table] = {}
-    rows: dict[str, int] = {}
+    loaded: dict[str, pa.Table] = {}  # the reference tables at hand (not being read)
     for name in REF_SCHEMAS:
         if name in ("calendar", "office_hours"):
             continue
-        reading = world.refs.get(name)
-        if isinstance(reading, Reading):
+        if isinstance(world.refs.get(name), Reading):
             # Read meanwhile: the engine gets it when it computes (Engine.load_later).
             empty = conform(None, REF_SCHEMAS[name])
             schema = (records_table(empty) if name == "records" else empty).schema
             tables[name] = engine.load_later(name, schema, lambda name=name: ref(name))
-            rows[name] = reading.rows
         else:
-            table = ref(name)
-            tables[name] = engine.load(name, table)
-            rows[name] = table.num_rows
+            loaded[name] = ref(name)
+            tables[name] = engine.load(name, loaded[name])
     tables["calendar"] = engine.load("calendar", calendar_table(world, data_start, end))
     tables["office_hours"] = engine.load(
         "office_hours", dedupe(office_hours_table(world, settings), ["oh_unit"])
     )
-    tables["account_periods"] = engine.load("account_periods", account_periods(ref("accounts")))
-    tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(ref("purposes")))
-    # Not materialised: explain() reads its inputs from a cheaper expression of the same
-    # rows, and computes the wide one once, at the end. The table kept is narrow too:
-    # enrich's columns and the explanation; `widen` attaches the rest per query.
-    # Fewer look-ups than persons (a daily run): the large tables' joins go first (enrich).
-    few = counted["n"] < rows["persons"]
+    tables["account_periods"] = engine.load("account_periods", account_periods(loaded["accounts"]))
+    tables["purpose_units"] = engine.load("purpose_units", purpose_units_table(loaded["purposes"]))
+    # Fewer look-ups than persons (a daily run): the large tables' joins go first (enrich),
+    # and the enriched look-ups are kept: explain's three queries read them (each would
+    # read the files and join again). Else they are not kept: explain reads its inputs from
+    # a cheaper expression of the same rows and computes the wide one once, at the end.
+    # The look-ups table kept is narrow either way: enrich's columns and the explanation;
+    # `widen` attaches the rest per query.
+    persons = world.refs.get("persons")
+    few = counted["n"] < (
+        persons.rows if isinstance(persons, Reading) else loaded["persons"].num_rows
+    )
     enriched = enrich(access, tables, settings, big_first=few)
     if few:
-        # Kept: explain's three queries read it (each would read the files and join again).
         enriched = engine.defer("enriched", enriched, temporary=True)
         inputs = widen(
             enriched, tables, settings, frozenset({"purposes", "staff"}), extra=(ROW_ID,)
@@ -770,4 +770,4 @@ def build_views(
     )
     if compute:
         engine.compute_deferred()
-    return Views(full, explained, tables, stored, engine)
+    return Views(full, explained, tables, stored)

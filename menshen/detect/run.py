@@ -275,7 +275,7 @@ def detect(
     step = on_step or (lambda _name: None)
     step("explain")
     views = build_views(engine, world, start, end, settings, compute=False)
-    views.share(frozenset(rule.reads) for rule in rules if rule.reads is not None)
+    views.share(engine, (frozenset(rule.reads) for rule in rules if rule.reads is not None))
     parts: list[pa.Table] = []
     counts: dict[str, int] = {}
     # One thread builds and compiles the rules' queries, one after the other, while the
