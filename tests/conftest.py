@@ -4,7 +4,8 @@
   added here to every test that touches the Django database, so that the PostgreSQL pass
   of `menshen.testing.run_all` can select exactly those (`-m database`).
 - Tests never touch a real evidence store: MENSHEN_HOME points at a per-session temporary
-  directory; use the `tmp_home` fixture for a fresh, empty home of a test's own.
+  directory; use the `tmp_home` fixture for a fresh, empty home of a test's own. The SQL
+  that detection runs keep (MENSHEN_SQL_CACHE) goes into another per-session directory.
 - Tests marked `postgres` are skipped unless MENSHEN_DATABASE_URL names a PostgreSQL
   database. When MENSHEN_EXPECT_DB_VENDOR is set (the PostgreSQL pass sets it), the
   run fails loudly if Django is not actually configured for that database.
@@ -34,6 +35,7 @@ _DB_FIXTURES = frozenset(
     }
 )
 _SESSION_HOME: tempfile.TemporaryDirectory[str] | None = None
+_SESSION_SQL: tempfile.TemporaryDirectory[str] | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,17 +43,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "database: uses the Django database (added automatically; run again on PostgreSQL)",
     )
-    global _SESSION_HOME
+    global _SESSION_HOME, _SESSION_SQL
     if _SESSION_HOME is None:
         _SESSION_HOME = tempfile.TemporaryDirectory(prefix="menshen-test-home-")
         os.environ["MENSHEN_HOME"] = _SESSION_HOME.name
+        # Compiled SQL kept across detection runs (menshen.detect.sqlcache): the session's
+        # own, not the user's cache.
+        _SESSION_SQL = tempfile.TemporaryDirectory(prefix="menshen-test-sql-")
+        os.environ["MENSHEN_SQL_CACHE"] = _SESSION_SQL.name
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _SESSION_HOME
+    global _SESSION_HOME, _SESSION_SQL
     if _SESSION_HOME is not None:
         _SESSION_HOME.cleanup()
         _SESSION_HOME = None
+    if _SESSION_SQL is not None:
+        _SESSION_SQL.cleanup()
+        _SESSION_SQL = None
 
 
 def _uses_database(item: pytest.Item) -> bool:

@@ -13,14 +13,19 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+
+from menshen.detect.sqlcache import SqlCache, duckdb_cache
 
 EngineName = Literal["duckdb", "pyspark"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "pyspark")
@@ -69,20 +74,52 @@ class Engine:
     cache: bool = True
     temp_dir: str | None = None
     _names: list[str] = field(default_factory=list)
-    # Tables `defer` made and `compute_deferred` fills: (name, INSERT statement, temporary).
-    _deferred: list[tuple[str, str, bool]] = field(default_factory=list)
-    # Tables `load_later` named and `compute_deferred` loads first: (name, table maker).
-    _later: list[tuple[str, Callable[[], pa.Table]]] = field(default_factory=list)
+    # DuckDB: the tables `defer` made are filled by another connection to the same database
+    # (a cursor), on a thread of their own, as soon as they are deferred: the run goes on
+    # building queries meanwhile. `compute_deferred` waits for them.
+    _filler: ThreadPoolExecutor | None = None
+    _cursor: Any = None
+    _fills: list[Future[None]] = field(default_factory=list)
+    _temporary: list[str] = field(default_factory=list)
+    # DuckDB: the Arrow tables registered, in order (a `_Later` for one still being read),
+    # and how many of them the filler's cursor registered too (a cursor sees the database's
+    # tables and views, not the Arrow tables its connection registered).
+    _arrow: list[tuple[str, pa.Table | _Later]] = field(default_factory=list)
+    _arrow_sent: int = 0
+    # Tables `load_later` named, which `compute_deferred` registers: (name, table).
+    _later: list[tuple[str, _Later]] = field(default_factory=list)
+    # DuckDB: the CREATE VIEW statements `view` made, run before the next query.
+    _views: list[str] = field(default_factory=list)
+    # DuckDB: compiled SQL kept across runs (menshen.detect.sqlcache); None: compile always.
+    sql_cache: SqlCache | None = None
+    # DuckDB: names numbered per engine, so that a run names its tables as the run before
+    # did and their queries' SQL can be reused. Spark's temp views share one session.
+    _seq: Iterator[int] = field(default_factory=itertools.count)
+
+    def _unique(self, name: str) -> str:
+        return f"{name}_{next(self._seq if self.name == 'duckdb' else _counter)}"
+
+    def compile(self, expr: ir.Expr) -> str:
+        """DuckDB: `expr`'s SQL, from the SQL cache when a run before compiled it."""
+        if self.sql_cache is None:
+            return self.con.compile(expr)
+        compiler, dialect = self.con.compiler, self.con.dialect
+
+        def render(lit: ops.Literal) -> str:
+            return compiler.visit_Literal(lit, value=lit.value, dtype=lit.dtype).sql(dialect)
+
+        return self.sql_cache.compile(expr, self.con.compile, render)
 
     def load(self, name: str, table: pa.Table, row_id: str | None = None) -> ir.Table:
         """Register an Arrow table and return it as an Ibis table. `row_id`: the name of an
         int64 column added to it, unique per row and the same in every query."""
         if row_id:
             table = table.append_column(row_id, pa.array(range(table.num_rows), pa.int64()))
-        unique = f"{name}_{next(_counter)}"
+        unique = self._unique(name)
         self._names.append(unique)
         if self.name == "duckdb":
             self.con.con.register(unique, table)
+            self._arrow.append((unique, table))
             return self.con.table(unique)
         session = self.con._session
         session.createDataFrame(table).createOrReplaceTempView(unique)
@@ -90,58 +127,87 @@ class Engine:
 
     def load_later(self, name: str, schema: pa.Schema, table: Callable[[], pa.Table]) -> ir.Table:
         """Like `load`, for a table still being read (on another thread): queries can be built
-        on it now; `table()` gives it to the engine when `compute_deferred` runs (DuckDB:
-        until then the name holds an empty table of `schema`). Spark: loaded now."""
+        on it now; `table()` gives it to the engine when a deferred table that reads it is
+        filled and when `compute_deferred` runs (DuckDB: until then the name holds an empty
+        table of `schema`). Spark: loaded now."""
         if self.name != "duckdb":
             return self.load(name, table())
-        unique = f"{name}_{next(_counter)}"
+        unique = self._unique(name)
         self._names.append(unique)
         self.con.con.register(unique, schema.empty_table())
-        self._later.append((unique, table))
+        later = _Later(table)
+        self._later.append((unique, later))
+        self._arrow.append((unique, later))
         return self.con.table(unique)
 
-    def load_parquet(self, name: str, paths: list[Path], row_id: str | None = None) -> ir.Table:
+    def load_parquet(
+        self,
+        name: str,
+        paths: list[Path],
+        row_id: str | None = None,
+        file_index: str | None = None,
+    ) -> ir.Table:
         """Parquet files as one table, read by the engine itself (files whose columns differ
-        are unioned by name). `row_id` as in `load`."""
+        are unioned by name). `row_id` as in `load`; `file_index`: the name of an int32
+        column holding each row's file's position in `paths`."""
         if self.name == "pyspark":
             import pyarrow.dataset as pads
 
-            return self.load(name, pads.dataset([str(p) for p in paths]).to_table(), row_id)
-        unique = f"{name}_{next(_counter)}"
+            dataset = pads.dataset([str(p) for p in paths])
+            if not file_index:
+                return self.load(name, dataset.to_table(), row_id)
+            parts = [
+                part.to_table(schema=dataset.schema).append_column(
+                    file_index, pa.array([i] * part.count_rows(), pa.int32())
+                )
+                for i, part in enumerate(dataset.get_fragments())
+            ]
+            return self.load(name, pa.concat_tables(parts), row_id)
+        unique = self._unique(name)
         self._names.append(unique)
-        if not row_id:
-            return self.con.read_parquet(
-                [str(p) for p in paths],
-                table_name=unique,
-                union_by_name=True,
-                hive_partitioning=False,
-            )
+        # A view of the database (not a temporary one), which the filler's cursor sees too.
         # The file's position in the list and the row's in the file: the same in every query
         # (the view is read afresh by each), and a file holds far fewer than 2**32 rows.
+        extra = ["*"]
+        if row_id:
+            extra.append(f'(file_index::BIGINT << 32) + file_row_number AS "{row_id}"')
+        if file_index:
+            extra.append(f'file_index::INTEGER AS "{file_index}"')
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
         self.con.con.execute(
-            f'CREATE VIEW "{unique}" AS SELECT *, '
-            f'(file_index::BIGINT << 32) + file_row_number AS "{row_id}" '
+            f'CREATE VIEW "{unique}" AS SELECT {", ".join(extra)} '
             f"FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
         )
         return self.con.table(unique)
 
     def view(self, name: str, expr: ir.Table) -> ir.Table:
         """`expr` as a view: queries built on it name it instead of repeating `expr` (the
-        engine still computes it within each)."""
-        unique = f"{name}_{next(_counter)}"
+        engine still computes it within each).
+
+        DuckDB: the view is created before the next query runs (`_create_views`), so that
+        another thread may call this while the engine computes (it only builds and compiles);
+        until then the table can be built on and compiled, not read. Spark: created now."""
+        unique = self._unique(name)
         self._names.append(unique)
-        return self.con.create_view(unique, expr, overwrite=True)
+        if self.name != "duckdb":
+            return self.con.create_view(unique, expr, overwrite=True)
+        self._views.append(f'CREATE OR REPLACE VIEW "{unique}" AS {self.compile(expr)}')
+        return ibis.table(expr.schema(), name=unique)
+
+    def _create_views(self) -> None:
+        while self._views:
+            self.con.con.execute(self._views.pop(0))
 
     def defer(self, name: str, expr: ir.Table, temporary: bool = False) -> ir.Table:
         """A table that keeps `expr`'s result for the queries that follow, computed once.
 
-        DuckDB: the table exists (empty) from now on and `compute_deferred` fills it, in the
-        order deferred: queries can be built and compiled on it meanwhile (another thread
-        can, while DuckDB fills it). `temporary`: read only by the tables deferred after it,
-        and dropped once they are filled. Spark: a cached view, computed when first read
-        (cacheTable is lazy); views that name it keep it."""
-        unique = f"{name}_{next(_counter)}"
+        DuckDB: the table exists (empty) from now on, and another connection fills it on
+        its own thread, starting now, in the order deferred; `compute_deferred` waits for
+        them. Queries can be built and compiled on it meanwhile, not read. `temporary`: read
+        only by the tables deferred after it, and dropped once they are filled. Spark: a
+        cached view, computed when first read (cacheTable is lazy); views that name it keep
+        it."""
+        unique = self._unique(name)
         self._names.append(unique)
         if self.name != "duckdb":
             view = self.con.create_view(unique, expr, overwrite=True)
@@ -149,26 +215,46 @@ class Engine:
                 self.con._session.catalog.cacheTable(unique)
             return view
         # What Ibis's create_table does: a table of the expression's schema, then an INSERT.
-        self.con.create_table(unique, schema=expr.schema(), temp=True)
+        # A table of the database, not a temporary one: the filler's cursor fills it.
+        self.con.create_table(unique, schema=expr.schema())
         columns = ", ".join('"' + c.replace('"', '""') + '"' for c in expr.columns)
-        insert = f'INSERT INTO temp.main."{unique}" ({columns}) {self.con.compile(expr)}'
-        self._deferred.append((unique, insert, temporary))
+        self._fill(f'INSERT INTO "{unique}" ({columns}) {self.compile(expr)}')
+        if temporary:
+            self._temporary.append(unique)
         return self.con.table(unique)
 
+    def _fill(self, insert: str) -> None:
+        if self._filler is None:
+            self._cursor = self.con.con.cursor()
+            self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="menshen-fill")
+        arrow, self._arrow_sent = self._arrow[self._arrow_sent :], len(self._arrow)
+        cursor = self._cursor
+
+        def fill() -> None:
+            for unique, table in arrow:
+                cursor.register(unique, table.table() if isinstance(table, _Later) else table)
+            cursor.execute(insert)
+
+        self._fills.append(self._filler.submit(fill))
+
     def compute_deferred(self) -> None:
-        """Fill the tables `defer` made, in order; then drop the temporary ones. Raw SQL, no
-        Ibis: another thread may build and compile Ibis queries meanwhile."""
+        """Wait until the tables `defer` made are filled; then drop the temporary ones. Raw
+        SQL, no Ibis: another thread may build and compile Ibis queries meanwhile."""
         later, self._later = self._later, []
         for unique, table in later:
-            self.con.con.register(unique, table())
-        deferred, self._deferred = self._deferred, []
-        for _unique, insert, _temporary in deferred:
-            self.con.con.execute(insert)
-        for unique, _insert, temporary in deferred:
-            if temporary:
-                self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{unique}"')
+            self.con.con.register(unique, table.table())
+        fills, self._fills = self._fills, []
+        for job in fills:
+            job.result()
+        temporary, self._temporary = self._temporary, []
+        for unique in temporary:
+            self.con.con.execute(f'DROP TABLE IF EXISTS "{unique}"')
 
-    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        if self.name == "duckdb":
+            # Ibis memtables (tests build some) are registered when a query reads them.
+            self.con._register_in_memory_tables(expr)
+            return self.run(self.prepare(expr))
         return self.con.to_pyarrow(expr)
 
     def prepare(self, expr: ir.Table) -> Any:
@@ -177,13 +263,14 @@ class Engine:
         engine runs the query before (DuckDB releases the GIL while it runs); the
         expression itself on Spark."""
         if self.name == "duckdb":
-            return self.con.compile(expr), expr.schema().to_pyarrow()
+            return self.compile(expr), expr.schema().to_pyarrow()
         return expr
 
     def run(self, prepared: Any) -> pa.Table:
         """The result of a prepared query as an Arrow table."""
         if self.name == "duckdb":
             sql, schema = prepared
+            self._create_views()
             return self.con.con.sql(sql).to_arrow_table().cast(schema)
         return self.to_arrow(prepared)
 
@@ -197,9 +284,10 @@ class Engine:
         schema = expr.schema().to_pyarrow()
         # A streamed result comes in the query's order only with insertion order preserved
         # (connect() turns it off for everything else).
+        self._create_views()
         self.con.con.execute("SET preserve_insertion_order = true")
         try:
-            reader = self.con.con.sql(self.con.compile(expr)).to_arrow_reader(256 * 1024)
+            reader = self.con.con.sql(self.compile(expr)).to_arrow_reader(256 * 1024)
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
                 for batch in reader:
                     writer.write_batch(batch.cast(schema))
@@ -210,6 +298,9 @@ class Engine:
     def close(self) -> None:
         """Drop what this engine registered (the Spark session itself stays up)."""
         if self.name == "duckdb":
+            if self._filler is not None:
+                self._filler.shutdown(wait=True, cancel_futures=True)
+                self._cursor.close()
             self.con.disconnect()
             if self.temp_dir:
                 shutil.rmtree(self.temp_dir, ignore_errors=True)
@@ -218,6 +309,21 @@ class Engine:
             with contextlib.suppress(Exception):  # best-effort cleanup of temp views
                 self.con._session.catalog.dropTempView(unique)
         self._names.clear()
+
+
+class _Later:
+    """A table still being read: the first call of `table()` waits for it and keeps it."""
+
+    def __init__(self, make: Callable[[], pa.Table]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._table: pa.Table | None = None
+
+    def table(self) -> pa.Table:
+        with self._lock:
+            if self._table is None:
+                self._table = self._make()
+            return self._table
 
 
 def connect(
@@ -252,7 +358,7 @@ def connect(
         con.raw_sql("SET enable_progress_bar = false")
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
-        return Engine("duckdb", con, cache, temp_dir)
+        return Engine("duckdb", con, cache, temp_dir, sql_cache=duckdb_cache(con))
     if engine == "pyspark":
         return Engine("pyspark", ibis.pyspark.connect(spark_session(partitions)), cache)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")

@@ -104,16 +104,30 @@ def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
     return engine.load("access", conform(access, ACCESS_SCHEMA), row_id=ROW_ID)
 
 
+# The position of a stored row's file among those read (_stored).
+_FILE = "stored_file"
+
+
 def _stored(engine: Engine, name: str, files: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
-    """The rows of the given dates of stored Parquet files, as one table."""
-    parts = []
-    for path, dates in files.items():
-        t = engine.load_parquet(name, [path])
-        parts.append(t.filter(t.occurred_date.isin(sorted(dates))))
-    t = parts[0]
-    for part in parts[1:]:
-        t = t.union(part)
-    return t
+    """The rows of the given dates of stored Parquet files, as one table.
+
+    The files are read as one and the (file, date) pairs to keep are a table, not literals in
+    the query: its SQL is then the same whichever files and dates a run reads (and is reused
+    from the runs before, Engine.compile)."""
+    paths = list(files)
+    t = engine.load_parquet(name, paths, file_index=_FILE)
+    pairs = [(i, day) for i, path in enumerate(paths) for day in sorted(files[path])]
+    chosen = engine.load(
+        f"{name}_dates",
+        pa.table(
+            {
+                "c_file": pa.array([i for i, _ in pairs], pa.int32()),
+                "c_date": pa.array([day for _, day in pairs], pa.date32()),
+            }
+        ),
+    )
+    t = t.semi_join(chosen, [t[_FILE] == chosen.c_file, t.occurred_date == chosen.c_date])
+    return t.drop(_FILE)
 
 
 def stored_history(engine: Engine, explained: Mapping[Path, Sequence[dt.date]]) -> ir.Table:
@@ -186,22 +200,44 @@ def prepare_access(access: ir.Table) -> ir.Table:
 
 def account_periods(accounts: pa.Table) -> pa.Table:
     """Grants made non-overlapping per (system, account): a grant ends at its revocation or
-    when the account is granted to someone else. `latest` marks each key's newest grant."""
-    rows = sorted(
-        accounts.to_pylist(),
-        key=lambda r: (r["system"] or "", r["account"] or "", r["granted_at"] or dt.datetime.min),
+    when the account is granted to someone else. `latest` marks each key's newest grant.
+
+    In (system, account, granted_at) order (nulls as "" and the earliest time; a stable
+    sort); each grant is compared with the next."""
+    never = pa.scalar(dt.datetime.min, pa.timestamp("us"))
+    order = pc.sort_indices(
+        pa.table(
+            {
+                "s": pc.fill_null(accounts.column("system"), ""),
+                "a": pc.fill_null(accounts.column("account"), ""),
+                "g": pc.fill_null(accounts.column("granted_at").cast(pa.timestamp("us")), never),
+            }
+        ),
+        [("s", "ascending"), ("a", "ascending"), ("g", "ascending")],
     )
-    out: list[dict[str, object]] = []
-    for i, row in enumerate(rows):
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        same_key = nxt is not None and (nxt["system"], nxt["account"]) == (
-            row["system"],
-            row["account"],
-        )
-        end = row["revoked_at"]
-        if same_key and nxt["granted_at"] is not None and (end is None or nxt["granted_at"] < end):
-            end = nxt["granted_at"]
-        out.append({**row, "end_at": end, "latest": not same_key})
+    rows = accounts.take(order)
+    n = rows.num_rows
+
+    def following(column: str) -> pa.ChunkedArray:
+        values = rows.column(column).combine_chunks()
+        return pa.chunked_array([values.slice(1), pa.nulls(min(n, 1), values.type)])
+
+    def same(column: str) -> pa.Array:
+        # As Python's ==: two nulls are equal, a null and a value are not.
+        here, there = rows.column(column), following(column)
+        both_null = pc.and_(pc.is_null(here), pc.is_null(there))
+        return pc.or_(both_null, pc.fill_null(pc.equal(here, there), False))
+
+    # The last row's "next" is padding, never the same key.
+    last = pa.array([i == n - 1 for i in range(n)], pa.bool_())
+    same_key = pc.and_(pc.and_(same("system"), same("account")), pc.invert(last))
+    nxt = following("granted_at")
+    revoked = rows.column("revoked_at")
+    cut = pc.and_(
+        pc.and_(same_key, pc.is_valid(nxt)),
+        pc.or_(pc.is_null(revoked), pc.fill_null(pc.less(nxt, revoked), False)),
+    )
+    end = pc.if_else(cut, nxt, revoked)
     schema = pa.schema(
         [
             *REF_SCHEMAS["accounts"],
@@ -209,7 +245,10 @@ def account_periods(accounts: pa.Table) -> pa.Table:
             pa.field("latest", pa.bool_()),
         ]
     )
-    table = pa.Table.from_pylist(out, schema=schema)
+    table = conform(rows, REF_SCHEMAS["accounts"])
+    table = pa.Table.from_arrays(
+        [*table.columns, end.cast(pa.timestamp("us")), pc.invert(same_key)], schema=schema
+    )
     return table.append_column("start_ts", _seconds(table.column("granted_at"))).append_column(
         "end_ts", _seconds(table.column("end_at"))
     )
@@ -531,8 +570,12 @@ class Views:
         """Make the contexts of these groups read an engine view of the widened look-ups
         (Engine.view): a query built on one names the view, so Ibis builds and compiles its
         joins once, not once per query (half the time of compiling the 13 rules' queries).
-        Creates views in the engine: call it on the thread that runs queries."""
-        for groups in set(kinds) - {ALL_GROUPS}:
+        Builds and compiles only (the engine creates the views before the next query runs):
+        run.detect calls it on the thread that builds the rules' queries, while the engine
+        fills the kept tables."""
+        # In a set order the same every run: the views are numbered in this order, and the
+        # rules' SQL names them (Engine.compile reuses SQL across runs).
+        for groups in sorted(set(kinds) - {ALL_GROUPS}, key=sorted):
             if groups in self._contexts:
                 continue
             view = engine.view("context", self.table(groups))

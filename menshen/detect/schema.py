@@ -84,21 +84,27 @@ REF_SCHEMAS: dict[str, pa.Schema] = {
 REFERENCE_TABLES = tuple(REF_SCHEMAS)
 
 
+def _dictionary_of(given: pa.DataType, wanted: pa.DataType) -> bool:
+    return pa.types.is_dictionary(given) and given.value_type == wanted
+
+
 def conform(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
     """`table` with exactly the columns of `schema` (missing ones null, extra ones dropped),
-    cast to the schema's types. None gives an empty table."""
+    cast to the schema's types; a dictionary-encoded column of the schema's type stays as it
+    is (the engines read it as that type). None gives an empty table."""
     if table is None:
         return schema.empty_table()
     columns: list[Any] = []
     for field in schema:
         if field.name in table.column_names:
             column = table.column(field.name)
-            if column.type != field.type:
+            if column.type != field.type and not _dictionary_of(column.type, field.type):
                 column = column.cast(field.type)
             columns.append(column)
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    fields = [f.with_type(c.type) for f, c in zip(schema, columns, strict=True)]
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, schema.metadata))
 
 
 def from_rows(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
