@@ -52,6 +52,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -353,3 +354,21 @@ def rule_cases(half: int = 0, of: int = 1) -> list[tuple[str, int | str, str]]:
         for i, case in enumerate(rule.cases):
             cases.append((module, i, f"{rule.id}-{i}-{'pos' if case.positive else 'neg'}"))
     return cases
+
+
+def detected_store(
+    base: Path, *, seed: int, events: int, days: int, start: dt.date, left: int
+) -> tuple[Path, dt.date]:
+    """A synthetic store under `base` whose days but the last `left` were detected and
+    written in one run (the nights before), and its last day (tests of daily runs)."""
+    # Imported here: rule modules import this one, and a detection run needs none of these.
+    from menshen.detect.cli import run_store_detection
+    from menshen.store import Store
+    from menshen.synth import generate
+
+    generate(base / "dataset", seed=seed, events=events, days=days, start=start)
+    store = Store(base / "store")
+    store.ingest(base / "dataset")
+    first, last = store.snapshot().date_range()
+    run_store_detection(store.home, first, last - dt.timedelta(days=left), write=True)
+    return store.home, last

@@ -20,9 +20,8 @@ from menshen.detect.pipeline import World, build_context
 from menshen.detect.run import explain_version, load_store_world
 from menshen.detect.settings import Settings
 from menshen.detect.summaries import SUMMARIES
-from menshen.detect.testing import lookup, make_world
+from menshen.detect.testing import detected_store, lookup, make_world
 from menshen.store import Store
-from menshen.synth import generate
 
 START = dt.date(2026, 3, 2)
 
@@ -32,12 +31,7 @@ def nights_before(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dt.da
     """A store of 8 days of look-ups whose first 7 days were detected and written (the
     nights before), and the day the next daily run covers."""
     base = tmp_path_factory.mktemp("reuse")
-    generate(base / "dataset", seed=11, events=12_000, days=8, start=START)
-    store = Store(base / "store")
-    store.ingest(base / "dataset")
-    first, last = store.snapshot().date_range()
-    run_store_detection(store.home, first, last - dt.timedelta(days=1), write=True)
-    return store.home, last
+    return detected_store(base, seed=11, events=12_000, days=8, start=START, left=1)
 
 
 def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:

@@ -17,8 +17,7 @@ from menshen.detect import sqlcache
 from menshen.detect.cli import run_store_detection
 from menshen.detect.engine import Engine, connect
 from menshen.detect.sqlcache import SqlCache
-from menshen.store import Store
-from menshen.synth import generate
+from menshen.detect.testing import detected_store
 
 START = dt.date(2026, 3, 2)
 LOOKUPS = ibis.table(
@@ -131,12 +130,7 @@ def test_parquet_files_read_as_one_name_each_rows_file(engine: Engine, tmp_path:
 def nightly_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dt.date]:
     """A store of 7 days of look-ups whose first 5 were detected and written at once."""
     base = tmp_path_factory.mktemp("nightly")
-    generate(base / "dataset", seed=5, events=7_000, days=7, start=START)
-    store = Store(base / "store")
-    store.ingest(base / "dataset")
-    first, last = store.snapshot().date_range()
-    run_store_detection(store.home, first, last - dt.timedelta(days=2), write=True)
-    return store.home, last
+    return detected_store(base, seed=5, events=7_000, days=7, start=START, left=2)
 
 
 def test_a_nightly_run_compiles_nothing_the_night_before_compiled(
