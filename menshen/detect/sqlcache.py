@@ -109,9 +109,9 @@ class SqlCache:
                 params.setdefault(node, len(params))
                 text = f"P{params[node]}:{node.dtype}"
             else:
+                kind = type(node)
                 text = (
-                    type(node).__qualname__
-                    + "("
+                    f"{kind.__module__}.{kind.__qualname__}("
                     + ",".join(
                         f"{name}={_encode(arg, index)}"
                         for name, arg in zip(node.__argnames__, node.__args__, strict=True)
