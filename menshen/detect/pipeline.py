@@ -696,9 +696,10 @@ def build_views(
     settings: Settings | None = None,
     compute: bool = True,
 ) -> Views:
-    """The kept tables (explain's, the look-ups, the summaries) are filled by
-    `engine.compute_deferred()`: here, or with `compute=False` by the caller, who may build
-    and compile queries on them before (run.detect: the rules', on another thread)."""
+    """The kept tables (explain's, the look-ups, the summaries) are deferred (Engine.defer:
+    on DuckDB they start filling at once, on another connection) and ready after
+    `engine.compute_deferred()`: called here, or with `compute=False` by the caller, who may
+    build and compile queries on them before (run.detect: the rules', on another thread)."""
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
     counted = engine.to_arrow(
