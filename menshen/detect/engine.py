@@ -157,9 +157,7 @@ class Engine:
             if not file_index:
                 return self.load(name, dataset.to_table(), row_id)
             parts = [
-                part.to_table(schema=dataset.schema).append_column(
-                    file_index, pa.array([i] * part.count_rows(), pa.int32())
-                )
+                _with_file(part.to_table(schema=dataset.schema), file_index, i)
                 for i, part in enumerate(dataset.get_fragments())
             ]
             return self.load(name, pa.concat_tables(parts), row_id)
@@ -311,6 +309,10 @@ class Engine:
         self._names.clear()
 
 
+def _with_file(table: pa.Table, column: str, index: int) -> pa.Table:
+    return table.append_column(column, pa.repeat(pa.scalar(index, pa.int32()), table.num_rows))
+
+
 class _Later:
     """A table still being read: the first call of `table()` waits for it and keeps it."""
 
@@ -358,7 +360,7 @@ def connect(
         con.raw_sql("SET enable_progress_bar = false")
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
-        return Engine("duckdb", con, cache, temp_dir, sql_cache=duckdb_cache(con))
+        return Engine("duckdb", con, cache, temp_dir, sql_cache=duckdb_cache())
     if engine == "pyspark":
         return Engine("pyspark", ibis.pyspark.connect(spark_session(partitions)), cache)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")

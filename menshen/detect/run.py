@@ -124,7 +124,9 @@ def load_store_world(
     pool = ThreadPoolExecutor(max_workers=len(LARGE_REFS), thread_name_prefix="menshen-refs")
     for name in LARGE_REFS:
         if paths.get(name):
-            file = pq.ParquetFile(paths[name], read_dictionary=FEW_VALUES.get(name))
+            names = pq.read_schema(paths[name]).names  # a store of another version may lack one
+            few = [c for c in FEW_VALUES.get(name, []) if c in names]
+            file = pq.ParquetFile(paths[name], read_dictionary=few)
             refs[name] = Reading(file.metadata.num_rows, pool.submit(file.read))
     pool.shutdown(wait=False)
     return World(

@@ -229,8 +229,8 @@ def _private(folder: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
-def duckdb_cache(con: Any) -> SqlCache | None:
-    """The cache for an Ibis DuckDB backend, or None when turned off or not private."""
+def duckdb_cache() -> SqlCache | None:
+    """The cache for DuckDB engines, or None when turned off or not private."""
     folder = default_folder()
     if folder is None or not _private(folder):
         return None

@@ -140,8 +140,8 @@ def test_a_nightly_run_compiles_nothing_the_night_before_compiled(
     caches: list[SqlCache | None] = []
     made = engine_module.duckdb_cache
 
-    def keep(con):
-        caches.append(made(con))
+    def keep():
+        caches.append(made())
         return caches[-1]
 
     monkeypatch.setattr(engine_module, "duckdb_cache", keep)
