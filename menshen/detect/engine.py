@@ -70,6 +70,10 @@ def spark_session(partitions: int = 4) -> Any:
             # Tiny test tables: compiling generated code costs more than it saves.
             .config("spark.sql.codegen.wholeStage", "false" if partitions == 1 else "true")
             .config("spark.sql.adaptive.enabled", "false" if partitions == 1 else "true")
+            # A view created from SQL keeps its analysed plan instead of its text, so a query
+            # on views of views is not analysed again for every view it names (a rule case on
+            # Spark: 18 → 10 s). Every view names tables that stay as they are.
+            .config("spark.sql.legacy.storeAnalyzedPlanForView", "true")
             .getOrCreate()
         )
         _spark_session.sparkContext.setLogLevel("ERROR")
