@@ -41,8 +41,9 @@ DUCKDB_MEMORY_LIMIT = "2.25GB"
 # relation is Python over the engine, and scans the whole text for parameter markers in
 # Python first (a run's queries are long, and their zh-TW texts make the scan slower): 0.5 s
 # of the main thread in a profile of a 10M daily run, and a daily run of 867 look-ups took
-# 0.5 s less. DuckDB warns that an executed query's Arrow result is copied once more: for
-# the small results `run` returns (the rules' hits, small tables), that costs less.
+# 0.5 s less. DuckDB warns that an executed query's Arrow result is copied once more: the
+# results `run` returns (the rules' hits, the flagged look-ups, the range's summaries) are
+# small next to the explanations, which `to_arrow_file` streams through `sql()`.
 warnings.filterwarnings(
     "ignore", message="Arrow output on a DB-API result makes an extra copy", category=UserWarning
 )

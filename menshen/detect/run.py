@@ -124,10 +124,13 @@ def load_store_world(
     pool = ThreadPoolExecutor(max_workers=len(LARGE_REFS), thread_name_prefix="menshen-refs")
     for name in LARGE_REFS:
         if paths.get(name):
-            names = pq.read_schema(paths[name]).names  # a store of another version may lack one
+            # The footer, read once: its columns (a store of another version may lack one of
+            # FEW_VALUES) and row count.
+            meta = pq.read_metadata(paths[name])
+            names = meta.schema.to_arrow_schema().names
             few = [c for c in FEW_VALUES.get(name, []) if c in names]
-            file = pq.ParquetFile(paths[name], read_dictionary=few)
-            refs[name] = Reading(file.metadata.num_rows, pool.submit(file.read))
+            file = pq.ParquetFile(paths[name], metadata=meta, read_dictionary=few)
+            refs[name] = Reading(meta.num_rows, pool.submit(file.read))
     pool.shutdown(wait=False)
     return World(
         access=files, refs=refs, explained=explained, summaries=summaries, keys_unique=True
