@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,28 @@ ENGINE_HELP = "執行引擎 / engine: duckdb (default) or pyspark (local[2])"
 
 def _date(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
+
+
+# Python's cycle collector during a detection run (see batch_gc): the young generation is
+# collected after this many new objects, not 700, and the older ones never.
+BATCH_GC_THRESHOLD = (100_000, 50, 1000)
+
+
+@contextlib.contextmanager
+def batch_gc() -> Iterator[None]:
+    """Collect cyclic garbage seldom while a detection run lasts; the usual settings after.
+
+    A run builds hundreds of thousands of Ibis objects that live until it ends. With Python's
+    default thresholds the collector ran 514 times in a 10M daily run, 4 of them over every
+    object (0.6 s, mostly on the thread that builds the queries and waits for nothing else);
+    with these, 3 times (0.2 s). A run makes little cyclic garbage, and what it makes is
+    collected once the usual thresholds are back."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BATCH_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def run_store_detection(
@@ -35,6 +60,19 @@ def run_store_detection(
 
     `reuse_history`: read the history's explanations that earlier runs stored, where they
     can be (run.load_store_world), instead of explaining those look-ups again."""
+    with batch_gc():
+        return _run_store_detection(home, start, end, engine_name, write, on_step, reuse_history)
+
+
+def _run_store_detection(
+    home: Path | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    engine_name: str,
+    write: bool,
+    on_step: Any,
+    reuse_history: bool,
+) -> Any:
     from menshen.detect.engine import connect
     from menshen.detect.rules import all_rules
     from menshen.detect.run import detect, explain_version, load_store_world
