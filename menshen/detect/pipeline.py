@@ -677,6 +677,23 @@ def _dedupe(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(pc.take(firsts, pc.sort_indices(firsts)))  # first rows, in file order
 
 
+def _first_and_count(
+    engine: Engine, access: ir.Table, given: pa.Table | list[Path]
+) -> tuple[dt.date | None, int]:
+    """The look-ups' first date (None: there are none) and how many there are. An Arrow
+    table's are counted here, without a query (a query is a job of its own on Spark: 0.3–0.5 s
+    in a rule case); the store's files are counted by the engine, which reads them."""
+    if not isinstance(given, pa.Table):
+        counted = engine.to_arrow(
+            access.aggregate(first=access.occurred_date.min(), n=access.count())
+        ).to_pylist()[0]
+        return counted["first"], counted["n"]
+    given = conform(given, ACCESS_SCHEMA)
+    # As prepare_access fills it: the date of occurred_at where occurred_date is missing.
+    days = pc.coalesce(given.column("occurred_date"), given.column("occurred_at").cast(pa.date32()))
+    return pc.min(days).as_py(), given.num_rows
+
+
 def build_context(
     engine: Engine,
     world: World,
@@ -702,10 +719,7 @@ def build_views(
     build and compile queries on them before (run.detect: the rules', on another thread)."""
     settings = settings or Settings()
     access = prepare_access(load_access(engine, world.access))
-    counted = engine.to_arrow(
-        access.aggregate(first=access.occurred_date.min(), n=access.count())
-    ).to_pylist()[0]
-    first = counted["first"]
+    first, count = _first_and_count(engine, access, world.access)
     stored_dates = [d for dates in world.explained.values() for d in dates]
     data_start = min(first or start, start, *stored_dates)
     history_from = start - dt.timedelta(days=settings.history_days)
@@ -749,9 +763,7 @@ def build_views(
     # The look-ups table kept is narrow either way: enrich's columns and the explanation;
     # `widen` attaches the rest per query.
     persons = world.refs.get("persons")
-    few = counted["n"] < (
-        persons.rows if isinstance(persons, Reading) else loaded["persons"].num_rows
-    )
+    few = count < (persons.rows if isinstance(persons, Reading) else loaded["persons"].num_rows)
     enriched = enrich(access, tables, settings, big_first=few)
     if few:
         enriched = engine.defer("enriched", enriched, temporary=True)
