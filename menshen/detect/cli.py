@@ -35,7 +35,7 @@ def batch_gc() -> Iterator[None]:
 
     A run builds hundreds of thousands of Ibis objects that live until it ends. With Python's
     default thresholds the collector ran 514 times in a 10M daily run, 4 of them over every
-    object (0.6 s, mostly on the thread that builds the queries and waits for nothing else);
+    object (0.6 s in all, mostly on the threads that build the queries);
     with these, 3 times (0.2 s). A run makes little cyclic garbage, and what it makes is
     collected once the usual thresholds are back."""
     before = gc.get_threshold()

@@ -87,7 +87,8 @@ def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
     """The look-ups as an engine table of exactly ACCESS_SCHEMA's columns (missing ones null)
     and ROW_ID: an int64 unique per look-up, the same in every query (internal: explain's
-    joins use it; rules never see it)."""
+    joins use it; rules never see it). An Arrow table must have ACCESS_SCHEMA's columns
+    already (build_views conforms it)."""
     if not isinstance(access, pa.Table):
         if not access:
             access = ACCESS_SCHEMA.empty_table()
@@ -101,7 +102,7 @@ def load_access(engine: Engine, access: pa.Table | list[Path]) -> ir.Table:
                 else:
                     cols[name] = ibis.null(typ)
             return t.select(**cols, **{ROW_ID: t[ROW_ID]})
-    return engine.load("access", conform(access, ACCESS_SCHEMA), row_id=ROW_ID)
+    return engine.load("access", access, row_id=ROW_ID)
 
 
 # The position of a stored row's file among those read (_stored).
@@ -681,14 +682,14 @@ def _first_and_count(
     engine: Engine, access: ir.Table, given: pa.Table | list[Path]
 ) -> tuple[dt.date | None, int]:
     """The look-ups' first date (None: there are none) and how many there are. An Arrow
-    table's are counted here, without a query (a query is a job of its own on Spark: 0.3–0.5 s
-    in a rule case); the store's files are counted by the engine, which reads them."""
+    table's (conformed to ACCESS_SCHEMA) are counted here, without a query (a query is a job
+    of its own on Spark: 0.3–0.5 s in a rule case); the store's files are counted by the
+    engine, which reads them."""
     if not isinstance(given, pa.Table):
         counted = engine.to_arrow(
             access.aggregate(first=access.occurred_date.min(), n=access.count())
         ).to_pylist()[0]
         return counted["first"], counted["n"]
-    given = conform(given, ACCESS_SCHEMA)
     # As prepare_access fills it: the date of occurred_at where occurred_date is missing.
     days = pc.coalesce(given.column("occurred_date"), given.column("occurred_at").cast(pa.date32()))
     return pc.min(days).as_py(), given.num_rows
@@ -718,8 +719,11 @@ def build_views(
     `engine.compute_deferred()`: called here, or with `compute=False` by the caller, who may
     build and compile queries on them before (run.detect: the rules', on another thread)."""
     settings = settings or Settings()
-    access = prepare_access(load_access(engine, world.access))
-    first, count = _first_and_count(engine, access, world.access)
+    given = world.access
+    if isinstance(given, pa.Table):
+        given = conform(given, ACCESS_SCHEMA)  # once, for the engine and the count
+    access = prepare_access(load_access(engine, given))
+    first, count = _first_and_count(engine, access, given)
     stored_dates = [d for dates in world.explained.values() for d in dates]
     data_start = min(first or start, start, *stored_dates)
     history_from = start - dt.timedelta(days=settings.history_days)

@@ -129,21 +129,27 @@ def test_a_daily_detect_reads_its_history_from_the_run_before(
 def test_a_detection_run_leaves_the_garbage_collector_as_it_found_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The web app's process runs detection too: the collector's batch settings last only
-    while a run does, also when it fails."""
+    """`menshen demo` runs detection in the process that then serves the web app: the
+    collector's batch settings last only while a run does, also when it fails."""
     import gc
 
     from menshen.detect import cli
-
-    before = gc.get_threshold()
-    during = []
 
     def failing_run(*args: object) -> None:
         during.append(gc.get_threshold())
         raise ValueError("bad store")
 
     monkeypatch.setattr(cli, "_run_store_detection", failing_run)
-    with pytest.raises(ValueError, match="bad store"):
-        cli.run_store_detection(tmp_path, None, None)
-    assert during == [cli.BATCH_GC_THRESHOLD]
-    assert gc.get_threshold() == before
+    # Python's defaults, not the batch settings the suite runs with (tests/conftest.py):
+    # with those, a run that never restored the settings would pass.
+    suite = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        before = gc.get_threshold()
+        during: list[tuple[int, ...]] = []
+        with pytest.raises(ValueError, match="bad store"):
+            cli.run_store_detection(tmp_path, None, None)
+        assert during == [cli.BATCH_GC_THRESHOLD]
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*suite)
