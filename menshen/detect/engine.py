@@ -361,7 +361,8 @@ def connect(
     memory_limit: str | None = None,
 ) -> Engine:
     """An engine to load tables into. `partitions`: Spark shuffle partitions (the session is
-    created once per process; the first call decides). `memory_limit`: DuckDB's own limit
+    created once per process; the first call decides); 1 is for tests' tiny tables, and
+    also turns off code generation and adaptive execution (spark_session). `memory_limit`: DuckDB's own limit
     (default DUCKDB_MEMORY_LIMIT or $MENSHEN_DUCKDB_MEMORY); beyond it DuckDB spills to the
     temp folder instead of growing."""
     # Ibis merges nested SELECTs before it writes SQL: that rewrite took about a quarter of
