@@ -58,7 +58,6 @@ def spark_session(partitions: int = 4) -> Any:
     if _spark_session is None:
         from pyspark.sql import SparkSession
 
-        tiny = partitions == 1  # the tests' tables
         builder = (
             SparkSession.builder.master("local[2]")
             .appName("menshen")
@@ -69,21 +68,24 @@ def spark_session(partitions: int = 4) -> Any:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", "2g")
-            # Tiny test tables: compiling generated code costs more than it saves, also for
-            # single expressions (a rule case's JIT and Janino time: enumeration's cases
-            # 54 → 44 s, volume's 40 → 34 s).
-            .config("spark.sql.codegen.wholeStage", "false" if tiny else "true")
-            .config("spark.sql.codegen.factoryMode", "NO_CODEGEN" if tiny else "FALLBACK")
-            .config("spark.sql.adaptive.enabled", "false" if tiny else "true")
             # A view created from SQL keeps its analysed plan instead of its text, so a query
             # on views of views is not analysed again for every view it names (a rule case on
             # Spark: 18 → 10 s). Every view names tables that stay as they are.
             .config("spark.sql.legacy.storeAnalyzedPlanForView", "true")
         )
-        if tiny:
-            # Tests analyse large plans of tiny tables: the throughput collector spends less
-            # than G1 on the driver's short-lived garbage (enumeration's cases 54 → 49 s).
-            builder = builder.config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
+        if partitions == 1:
+            # The tests' tiny tables: compiling generated code costs more than it saves, for
+            # whole stages and for single expressions alike (a rule case's JIT and Janino
+            # time: enumeration's cases 54 → 44 s, volume's 40 → 34 s), and so does adaptive
+            # execution. Analysing large plans makes short-lived garbage, on which the
+            # throughput collector spends less than G1 (enumeration's cases 54 → 49 s).
+            for key, value in {
+                "spark.sql.codegen.wholeStage": "false",
+                "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                "spark.sql.adaptive.enabled": "false",
+                "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
+            }.items():
+                builder = builder.config(key, value)
         _spark_session = builder.getOrCreate()
         _spark_session.sparkContext.setLogLevel("ERROR")
     return _spark_session
@@ -361,10 +363,10 @@ def connect(
     memory_limit: str | None = None,
 ) -> Engine:
     """An engine to load tables into. `partitions`: Spark shuffle partitions (the session is
-    created once per process; the first call decides); 1 is for tests' tiny tables, and
-    also turns off code generation and adaptive execution (spark_session). `memory_limit`: DuckDB's own limit
-    (default DUCKDB_MEMORY_LIMIT or $MENSHEN_DUCKDB_MEMORY); beyond it DuckDB spills to the
-    temp folder instead of growing."""
+    created once per process; the first call decides; 1, the tests' tiny tables, also picks
+    their settings: see spark_session). `memory_limit`: DuckDB's own limit (default
+    DUCKDB_MEMORY_LIMIT or $MENSHEN_DUCKDB_MEMORY); beyond it DuckDB spills to the temp
+    folder instead of growing."""
     # Ibis merges nested SELECTs before it writes SQL: that rewrite took about a quarter of
     # the Python time of compiling the rules' queries (several seconds a run), and the
     # engines' optimisers flatten the nested SELECTs themselves (same results, same plans).
